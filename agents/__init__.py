@@ -1,0 +1,1 @@
+"""Agentic multi-step search over a RAGSystem."""

@@ -1,0 +1,49 @@
+"""`ragadapt` command line. Each sub-command lives in its own module; heavy imports happen inside run()."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from ragadapt.cli import ask, build, demo, evaluate
+
+COMMANDS = {"demo": demo, "build": build, "ask": ask, "eval": evaluate}
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ragadapt",
+        description="Build a retrieval-augmented system from a corpus, ask it questions, evaluate it.",
+        epilog="Run `ragadapt COMMAND --help` for the options of a command.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module in COMMANDS.items():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "bm25s", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from ragadapt.errors import RagadaptError
+
+    try:
+        return int(COMMANDS[args.command].run(args) or 0)
+    except RagadaptError as e:
+        print(f"ragadapt {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""QA and retrieval metrics. Answer normalisation follows the SQuAD evaluation script:
+lower-case, drop punctuation and the articles a/an/the, collapse whitespace."""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans("", "", string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    text = text.lower().translate(_PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, golds: Sequence[str]) -> float:
+    p = normalize_answer(prediction)
+    return float(any(p == normalize_answer(g) for g in golds))
+
+
+def _f1(prediction: str, gold: str) -> float:
+    p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def f1_score(prediction: str, golds: Sequence[str]) -> float:
+    return max((_f1(prediction, g) for g in golds), default=0.0)
+
+
+def answer_contains(prediction: str, golds: Sequence[str]) -> float:
+    """1 when a normalised gold answer appears, as whole words, inside the normalised prediction."""
+    p = f" {normalize_answer(prediction)} "
+    return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in p for g in golds))
+
+
+# ---- retrieval: `relevant` is a list of booleans in rank order ------------------------------------
+
+def recall_at_k(relevant: Sequence[bool], k: int, n_relevant: int | None = None) -> float:
+    """Fraction of the relevant items found in the top k. With `n_relevant` unknown (relevance judged
+    by answer containment), this is the hit rate: 1 if any of the top k is relevant."""
+    found = sum(bool(r) for r in relevant[:k])
+    if n_relevant is None:
+        return float(found > 0)
+    return found / n_relevant if n_relevant else 0.0
+
+
+def mrr(relevant: Sequence[bool], k: int | None = None) -> float:
+    for i, r in enumerate(relevant[:k]):
+        if r:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def ndcg_at_k(relevant: Sequence[bool], k: int, n_relevant: int | None = None) -> float:
+    """Binary-relevance nDCG@k; the ideal ranking puts min(n_relevant, k) relevant items first."""
+    dcg = sum(1.0 / math.log2(i + 2) for i, r in enumerate(relevant[:k]) if r)
+    n_ideal = min(n_relevant if n_relevant is not None else sum(map(bool, relevant)), k)
+    idcg = sum(1.0 / math.log2(i + 2) for i in range(n_ideal))
+    return dcg / idcg if idcg else 0.0

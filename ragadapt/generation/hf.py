@@ -1,0 +1,150 @@
+"""Transformers backend for the Generator protocol."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ragadapt.errors import UnknownModelError
+from ragadapt.generation.base import Prompt
+from ragadapt.models import hub_load_hint, resolve_model
+
+log = logging.getLogger(__name__)
+
+_PLAIN_ROLES = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Tool"}
+
+
+def plain_chat(messages: list[dict[str, str]]) -> str:
+    """Fallback rendering for tokenizers without a chat template."""
+    lines = [f"{_PLAIN_ROLES.get(m['role'], m['role'].title())}: {m['content']}" for m in messages]
+    return "\n\n".join(lines) + "\n\nAssistant:"
+
+
+class TransformersGenerator:
+    """A causal LM from transformers. Batches are sorted by length to waste little compute on padding."""
+
+    def __init__(self, model, tokenizer, name: str = "", device: str | None = None):
+        self.model, self.tokenizer, self.name = model, tokenizer, name or getattr(model, "name_or_path", "")
+        self.device = str(device or next(model.parameters()).device)
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self._warned_template = False
+
+    @classmethod
+    def load(cls, name: str = "smollm2-135m-instruct", device: str | None = None, dtype=None,
+             trust_remote_code: bool = False) -> TransformersGenerator:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from ragadapt.device import default_device, default_dtype
+
+        device = device or default_device()
+        path = resolve_model(name, kind="generator")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+            model = AutoModelForCausalLM.from_pretrained(
+                path, dtype=dtype or default_dtype(device), trust_remote_code=trust_remote_code
+            )
+        except OSError as e:
+            raise UnknownModelError(hub_load_hint(name, "generator")) from e
+        model.to(device).eval()
+        return cls(model, tokenizer, name=name, device=device)
+
+    @property
+    def module(self):
+        return self.model
+
+    @property
+    def context_length(self) -> int:
+        n = getattr(self.model.config, "max_position_embeddings", None) or self.tokenizer.model_max_length
+        return int(min(n, 1 << 20))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def render(self, prompt: Prompt) -> str:
+        """The exact text the model sees for a prompt (chat messages go through the template)."""
+        if isinstance(prompt, str):
+            return prompt
+        if self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        if not self._warned_template:
+            log.warning("tokenizer of '%s' has no chat template; using a plain 'Role: text' template", self.name)
+            self._warned_template = True
+        return plain_chat(prompt)
+
+    def _encode_prompt(self, prompt: Prompt) -> list[int]:
+        # Rendered chat text already holds its special tokens; raw strings get the tokenizer's (e.g. BOS).
+        special = isinstance(prompt, str) or not self.tokenizer.chat_template
+        return self.tokenizer(self.render(prompt), add_special_tokens=special)["input_ids"]
+
+    def _batches(self, lengths: Sequence[int], batch_size: int):
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+        for start in range(0, len(order), batch_size):
+            yield order[start:start + batch_size]
+
+    def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, temperature: float = 0.0,
+                 top_p: float = 1.0, batch_size: int = 8) -> list[str]:
+        import torch
+
+        encoded = [self._encode_prompt(p) for p in prompts]
+        limit = self.context_length - max_new_tokens
+        encoded = [ids[-limit:] if len(ids) > limit else ids for ids in encoded]  # keep the end: the question
+        out: list[str] = [""] * len(encoded)
+        pad = self.tokenizer.pad_token_id
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {
+            "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        for batch in self._batches([len(e) for e in encoded], batch_size):
+            width = max(len(encoded[i]) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):  # left padding: every prompt ends where generation starts
+                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
+                mask[row, width - len(encoded[i]):] = 1
+            with torch.no_grad():
+                gen = self.model.generate(
+                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                    max_new_tokens=max_new_tokens, pad_token_id=pad, **sampling,
+                )
+            for row, i in enumerate(batch):
+                out[i] = self.tokenizer.decode(gen[row, width:], skip_special_tokens=True).strip()
+        return out
+
+    def loglikelihood(self, prompts: Sequence[Prompt], targets: Sequence[str], reduction: str = "sum",
+                      batch_size: int = 8):
+        """log P(target | prompt) per pair. Prompts are cut from the left when the pair exceeds the context."""
+        import torch
+
+        if len(prompts) != len(targets):
+            raise ValueError(f"{len(prompts)} prompts but {len(targets)} targets")
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+        pairs = []
+        for p, t in zip(prompts, targets):
+            ctx = self._encode_prompt(p)
+            tgt = self.tokenizer(t, add_special_tokens=False)["input_ids"] or [self.tokenizer.eos_token_id]
+            ctx = ctx[-(self.context_length - len(tgt)):] if len(ctx) + len(tgt) > self.context_length else ctx
+            pairs.append((ctx, tgt))
+        result = torch.zeros(len(pairs), dtype=torch.float32)
+        pad = self.tokenizer.pad_token_id
+        for batch in self._batches([len(c) + len(t) for c, t in pairs], batch_size):
+            width = max(len(pairs[i][0]) + len(pairs[i][1]) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):  # right padding
+                seq = pairs[i][0] + pairs[i][1]
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            with torch.no_grad():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            for row, i in enumerate(batch):
+                ctx, tgt = pairs[i]
+                positions = torch.arange(len(ctx) - 1, len(ctx) + len(tgt) - 1, device=logprobs.device)
+                token_lp = logprobs[row, positions, torch.tensor(tgt, device=logprobs.device)]
+                result[i] = token_lp.sum() if reduction == "sum" else token_lp.mean()
+        return result
+
+    def save(self, directory: str | Path) -> None:
+        self.model.save_pretrained(str(directory))
+        self.tokenizer.save_pretrained(str(directory))

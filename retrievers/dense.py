@@ -1,0 +1,122 @@
+"""Dense retrieval: a sentence-transformers embedder, a vector index and the passages behind it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ragadapt.atomic import atomic_dir
+from ragadapt.errors import ManifestError
+from ragadapt.manifest import read_manifest, write_manifest
+from ragadapt.retrievers.embedder import Embedder
+from ragadapt.retrievers.store import PassageStore
+from ragadapt.retrievers.vector_index import IndexSpec, VectorIndex
+from ragadapt.types import Hit, Passage
+
+log = logging.getLogger(__name__)
+
+EMBEDDER_SUBDIR = "embedder"
+
+
+def hits_from_rows(store: PassageStore, scores, rows) -> list[list[Hit]]:
+    """Turn index rows (-1 = no result) into Hits, rank by rank."""
+    return [
+        [Hit(store[int(r)], float(s), rank) for rank, (s, r) in enumerate((s, r) for s, r in zip(srow, rrow) if r >= 0)]
+        for srow, rrow in zip(scores, rows)
+    ]
+
+
+class DenseRetriever:
+    """Bi-encoder retrieval. The manifest records the embedder, so an index never meets the wrong one."""
+
+    kind = "dense"
+
+    def __init__(self, embedder: Embedder, index: VectorIndex, store: PassageStore | None = None,
+                 batch_size: int = 64):
+        if index.dim != embedder.dim:
+            raise ValueError(f"index dimension {index.dim} != embedder '{embedder.name}' dimension {embedder.dim}")
+        self.embedder, self.index = embedder, index
+        self.store = store if store is not None else PassageStore()
+        self.batch_size = batch_size
+
+    @classmethod
+    def build(cls, passages: Sequence[Passage], embedder: Embedder | str = "minilm-l6",
+              index: IndexSpec | str = "flat", device: str | None = None, batch_size: int = 64,
+              show_progress: bool = True) -> DenseRetriever:
+        if isinstance(embedder, str):
+            embedder = Embedder.load(embedder, device=device)
+        retriever = cls(embedder, VectorIndex(embedder.dim, index, device), batch_size=batch_size)
+        retriever.add(passages, show_progress=show_progress)
+        return retriever
+
+    @property
+    def module(self):
+        return self.embedder.module
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def get(self, passage_id: str) -> Passage:
+        return self.store.get(passage_id)
+
+    def add(self, passages: Sequence[Passage], show_progress: bool = False) -> None:
+        passages = list(passages)
+        self.store.extend(passages)  # checks ids first, so a duplicate leaves the index unchanged
+        try:
+            vectors = self.embedder.encode_docs([p.contents for p in passages], self.batch_size, show_progress)
+            self.index.add(vectors)
+        except BaseException:
+            self.store = PassageStore(self.store.passages[: len(self.store) - len(passages)])
+            raise
+
+    def reembed(self, show_progress: bool = False) -> None:
+        """Rebuild the index from the current embedder (after the document encoder was trained)."""
+        passages, self.store = self.store.passages, PassageStore()
+        self.index = VectorIndex(self.embedder.dim, self.index.spec)
+        self.add(passages, show_progress=show_progress)
+
+    def search(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
+        if not queries:
+            return []
+        q = self.embedder.encode_queries(list(queries), self.batch_size)
+        scores, rows = self.index.search(q, k)
+        return hits_from_rows(self.store, scores, rows)
+
+    def save(self, directory: str | Path, save_embedder: bool = False) -> None:
+        """Write atomically. `save_embedder` stores the embedder's weights too (needed after training)."""
+        with atomic_dir(directory) as tmp:
+            vectors_file = self.index.save(tmp)
+            self.store.save(tmp)
+            if save_embedder:
+                self.embedder.save(tmp / EMBEDDER_SUBDIR)
+            write_manifest(
+                tmp, self.kind, embedder=self.embedder.name, dim=self.embedder.dim, count=len(self.store),
+                index=self.index.spec.to_dict(), vectors=vectors_file,
+                embedder_dir=EMBEDDER_SUBDIR if save_embedder else None,
+                query_prefix=self.embedder.query_prefix, doc_prefix=self.embedder.doc_prefix,
+            )
+
+    @classmethod
+    def load(cls, directory: str | Path, embedder: Embedder | str | None = None,
+             device: str | None = None) -> DenseRetriever:
+        """Load an index. Passing an embedder whose name or dimension differs from the saved one fails."""
+        directory = Path(directory)
+        m = read_manifest(directory, cls.kind)
+        if embedder is None:
+            source = str(directory / m["embedder_dir"]) if m.get("embedder_dir") else m["embedder"]
+            embedder = Embedder.load(source, device=device, query_prefix=m.get("query_prefix", ""),
+                                     doc_prefix=m.get("doc_prefix", ""))
+            embedder.name = m["embedder"]
+        elif isinstance(embedder, str):
+            embedder = Embedder.load(embedder, device=device)
+        read_manifest(directory, cls.kind, {"embedder": embedder.name, "dim": embedder.dim}, verify_hashes=False)
+        index = VectorIndex.load(directory, m["dim"], IndexSpec.from_dict(m["index"]), device)
+        store = PassageStore.load(directory)
+        if not (len(store) == index.ntotal == m["count"]):
+            raise ManifestError(
+                f"{directory}: counts disagree (manifest {m['count']}, passages {len(store)}, vectors "
+                f"{index.ntotal}); the index is corrupted: rebuild it"
+            )
+        return cls(embedder, index, store)
+

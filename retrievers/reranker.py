@@ -1,0 +1,67 @@
+"""Cross-encoder reranker slot: scores (query, passage) pairs jointly, batched over all pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ragadapt.atomic import atomic_dir
+from ragadapt.errors import UnknownModelError
+from ragadapt.manifest import read_manifest, write_manifest
+from ragadapt.models import hub_load_hint, resolve_model
+from ragadapt.types import Hit
+
+MODEL_SUBDIR = "model"
+
+
+class CrossEncoderReranker:
+    """Wraps a sentence-transformers CrossEncoder. No pretrained cross-encoder ships offline: start one
+    from any encoder (e.g. MiniLM) and train it (the LM-distillation routine of the retriever issue)."""
+
+    kind = "cross-encoder"
+
+    def __init__(self, model, name: str, batch_size: int = 32):
+        self.model, self.name, self.batch_size = model, name, batch_size
+
+    @classmethod
+    def load(cls, name: str, device: str | None = None, max_length: int = 256, num_labels: int = 1,
+             trust_remote_code: bool = False) -> CrossEncoderReranker:
+        from sentence_transformers import CrossEncoder
+
+        from ragadapt.device import default_device
+
+        path = resolve_model(name) if not Path(name).is_dir() else name
+        try:
+            model = CrossEncoder(path, num_labels=num_labels, max_length=max_length,
+                                 device=device or default_device(), trust_remote_code=trust_remote_code)
+        except OSError as e:
+            raise UnknownModelError(hub_load_hint(name, None)) from e
+        return cls(model, name)
+
+    @property
+    def module(self):
+        return self.model
+
+    def rerank(self, queries: Sequence[str], hits: Sequence[Sequence[Hit]], k: int | None = None) -> list[list[Hit]]:
+        pairs = [(q, h.passage.contents) for q, hs in zip(queries, hits) for h in hs]
+        if not pairs:
+            return [[] for _ in queries]
+        scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        out, i = [], 0
+        for hs in hits:
+            scored = sorted(zip(scores[i:i + len(hs)], hs), key=lambda t: -float(t[0]))
+            i += len(hs)
+            out.append([Hit(h.passage, float(s), rank) for rank, (s, h) in enumerate(scored[:k])])
+        return out
+
+    def save(self, directory: str | Path) -> None:
+        with atomic_dir(directory) as tmp:
+            self.model.save(str(tmp / MODEL_SUBDIR))
+            write_manifest(tmp, self.kind, name=self.name)
+
+    @classmethod
+    def load_dir(cls, directory: str | Path, device: str | None = None) -> CrossEncoderReranker:
+        m = read_manifest(directory, cls.kind)
+        r = cls.load(str(Path(directory) / MODEL_SUBDIR), device=device)
+        r.name = m["name"]
+        return r
