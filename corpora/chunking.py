@@ -53,18 +53,27 @@ class Chunker:
         tokens = self.spans(doc.text)
         if not tokens:
             return []
+        n = len(tokens)
         size = max(1, self.chunk_tokens - self.title_tokens)
-        step = max(1, size - min(self.overlap, size - 1))
-        out = []
-        for i, first in enumerate(range(0, len(tokens), step)):
-            last = min(first + size, len(tokens)) - 1
-            start, end = tokens[first][0], tokens[last][1]
-            out.append(
-                Passage(id=f"{doc.id}#{i}", text=doc.text[start:end], title=doc.title, doc_id=doc.id,
-                        start=start, end=end, source=doc.source)
-            )
-            if last == len(tokens) - 1:
+        overlap = min(self.overlap, size - 1)
+        # Windows start and end on word boundaries (a token glued to the previous one continues a word),
+        # so re-tokenising a passage gives the same tokens and never more than the window.
+        word_start = [i == 0 or tokens[i][0] > tokens[i - 1][1] for i in range(n)] + [True]
+        out: list[Passage] = []
+        first = 0
+        while first < n:
+            stop = min(first + size, n)
+            while stop < n and stop > first + 1 and not word_start[stop]:
+                stop -= 1
+            start, end = tokens[first][0], tokens[stop - 1][1]
+            out.append(Passage(id=f"{doc.id}#{len(out)}", text=doc.text[start:end], title=doc.title,
+                               doc_id=doc.id, start=start, end=end, source=doc.source))
+            if stop == n:
                 break
+            nxt = max(stop - overlap, first + 1)
+            while nxt > first + 1 and not word_start[nxt]:
+                nxt -= 1
+            first = nxt
         return out
 
     def chunk_all(self, docs: Iterable[Document]) -> Iterator[Passage]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
+_PUNCT_TO_SPACE = str.maketrans(string.punctuation, " " * len(string.punctuation))
 
 
 def normalize_answer(text: str) -> str:
@@ -38,10 +39,16 @@ def f1_score(prediction: str, golds: Sequence[str]) -> float:
     return max((_f1(prediction, g) for g in golds), default=0.0)
 
 
+def _words(text: str) -> str:
+    """Like normalize_answer, but punctuation splits words ("Seurat's" -> "seurat s")."""
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT_TO_SPACE)).split())
+
+
 def answer_contains(prediction: str, golds: Sequence[str]) -> float:
-    """1 when a normalised gold answer appears, as whole words, inside the normalised prediction."""
-    p = f" {normalize_answer(prediction)} "
-    return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in p for g in golds))
+    """1 when a gold answer appears, as whole words, inside the prediction (case, articles and
+    punctuation ignored; punctuation separates words, so "Seurat's" contains "Seurat")."""
+    p = f" {_words(prediction)} "
+    return float(any(_words(g) and f" {_words(g)} " in p for g in golds))
 
 
 # ---- retrieval: `relevant` is a list of booleans in rank order ------------------------------------

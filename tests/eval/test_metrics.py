@@ -1,0 +1,35 @@
+import pytest
+
+from ragadapt.eval import (
+    answer_contains, exact_match, f1_score, mrr, ndcg_at_k, normalize_answer, recall_at_k,
+)
+
+
+def test_normalisation():
+    assert normalize_answer("The  Eiffel Tower!") == "eiffel tower"
+
+
+def test_em_f1_contains():
+    assert exact_match("the Eiffel tower.", ["Eiffel Tower"]) == 1.0
+    assert exact_match("Eiffel", ["Eiffel Tower"]) == 0.0
+    assert f1_score("Eiffel", ["Eiffel Tower"]) == pytest.approx(2 * 1.0 * 0.5 / 1.5)
+    assert f1_score("p q r", ["x", "q r s"]) == pytest.approx(2 / 3)
+    assert f1_score("", [""]) == 1.0 and f1_score("x", [""]) == 0.0
+    assert answer_contains("It was painted by Georges Seurat's hand.", ["Seurat"]) == 1.0
+    assert answer_contains("Seuratism", ["Seurat"]) == 0.0
+    assert answer_contains("anything", [""]) == 0.0
+
+
+def test_retrieval_metrics_hand_computed():
+    rel = [False, True, False, True]
+    assert recall_at_k(rel, 1, n_relevant=2) == 0.0
+    assert recall_at_k(rel, 2, n_relevant=2) == 0.5
+    assert recall_at_k(rel, 4, n_relevant=2) == 1.0
+    assert recall_at_k(rel, 2) == 1.0  # hit rate when the number of relevant items is unknown
+    assert mrr(rel) == 0.5 and mrr([False, False]) == 0.0 and mrr(rel, k=1) == 0.0
+    import math
+
+    dcg = 1 / math.log2(3) + 1 / math.log2(5)
+    idcg = 1 + 1 / math.log2(3)
+    assert ndcg_at_k(rel, 4, n_relevant=2) == pytest.approx(dcg / idcg)
+    assert ndcg_at_k([True], 10, n_relevant=1) == 1.0
