@@ -9,7 +9,8 @@ import textwrap
 from ragadapt.types import Answer
 
 
-def print_answer(answer: Answer, show_passages: bool = True, width: int = 100, out=sys.stdout) -> None:
+def print_answer(answer: Answer, show_passages: bool = True, width: int = 100, out=None) -> None:
+    out = out or sys.stdout
     print(f"\nQ: {answer.question}", file=out)
     print(f"A: {answer.text}", file=out)
     if show_passages:

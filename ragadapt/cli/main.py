@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "bm25s", "urllib3"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not args.verbose:  # weight-loading bars of transformers; our own bars (embedding, eval) stay
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from ragadapt.errors import RagadaptError
 
     try:

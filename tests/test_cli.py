@@ -1,0 +1,72 @@
+"""Every CLI command, end to end, with the tiny models (passed as local directories)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ragadapt.cli.main import main
+
+
+@pytest.fixture
+def built(tmp_path, jsonl_corpus, tiny_embedder_dir, tiny_generator_dir):
+    out = tmp_path / "sys"
+    rc = main(["-q", "build", "--corpus", str(jsonl_corpus), "--out", str(out), "--embedder", str(tiny_embedder_dir),
+               "--generator", str(tiny_generator_dir), "--chunk-tokens", "60", "--bm25", "--limit", "10",
+               "--device", "cpu"])
+    assert rc == 0
+    return out
+
+
+def test_help_is_fast_and_explains():
+    # heavy libraries must not be imported just to print help
+    code = "import sys; from ragadapt.cli.main import make_parser; make_parser(); print(sorted(m for m in ('torch', 'transformers', 'faiss', 'sentence_transformers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    with pytest.raises(SystemExit):
+        main(["build", "--help"])
+
+
+def test_build_ask_eval(built, tmp_path, capsys):
+    manifest = json.loads((built / "manifest.json").read_text())
+    assert manifest["components"]["retriever"] == {"dir": "retriever"}
+    capsys.readouterr()
+    assert main(["-q", "ask", str(built), "what is a for loop?", "--json", "--max-new-tokens", "4"]) == 0
+    answer = json.loads(capsys.readouterr().out.strip())
+    assert answer["question"] == "what is a for loop?" and len(answer["passages"]) == 3
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "what is assert?", "answers": ["assert"], "gold_doc_ids": ["assert"]}) + "\n")
+    assert main(["-q", "eval", str(built), "--data", str(qa), "--out", str(tmp_path / "rep"), "--ks", "1", "3"]) == 0
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert report["n"] == 1 and {"em", "f1", "contains", "recall@1", "recall@3", "mrr", "ndcg@3"} <= set(report)
+
+
+def test_ask_interactive_reads_stdin(built, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("what is a class?\n\nquit\n"))
+    assert main(["-q", "ask", str(built), "--no-passages", "--max-new-tokens", "3"]) == 0
+    assert capsys.readouterr().out.count("Q: what is a class?") == 1
+
+
+def test_eval_retrieval_only(built, tmp_path, capsys):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "assert", "answer": "assert"}) + "\n")
+    assert main(["-q", "eval", str(built), "--data", str(qa), "--retrieval-only"]) == 0
+    report = json.loads((built / "eval" / "report.json").read_text())
+    assert "em" not in report and report["relevance"] == "answer containment"
+
+
+def test_errors_are_one_clean_line(tmp_path, capsys, tiny_embedder_dir):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{oops\n')
+    assert main(["build", "--corpus", str(bad), "--out", str(tmp_path / "o"), "--embedder", str(tiny_embedder_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl:2: invalid JSON" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+    assert main(["ask", str(tmp_path / "nowhere"), "q"]) == 2
+    assert "no such directory" in capsys.readouterr().err
+    assert main(["build", "--corpus", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "o"),
+                 "--embedder", "no-such-embedder"]) == 2
+    assert "no such file" in capsys.readouterr().err
