@@ -42,7 +42,7 @@ class Passage:
         return f"{self.title}\n{self.text}" if self.title else self.text
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Hit:
     """A passage returned by a search, with its score and 0-based rank."""
 

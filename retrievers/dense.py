@@ -20,11 +20,16 @@ EMBEDDER_SUBDIR = "embedder"
 
 
 def hits_from_rows(store: PassageStore, scores, rows) -> list[list[Hit]]:
-    """Turn index rows (-1 = no result) into Hits, rank by rank."""
-    return [
-        [Hit(store[int(r)], float(s), rank) for rank, (s, r) in enumerate((s, r) for s, r in zip(srow, rrow) if r >= 0)]
-        for srow, rrow in zip(scores, rows)
-    ]
+    """Turn index rows (-1 = no result) into Hits, rank by rank. Hot path of every search: plain loops."""
+    passages = store.passages
+    out = []
+    for srow, rrow in zip(scores.tolist(), rows.tolist()):
+        hits = []
+        for s, r in zip(srow, rrow):
+            if r >= 0:
+                hits.append(Hit(passages[r], s, len(hits)))
+        out.append(hits)
+    return out
 
 
 class DenseRetriever:

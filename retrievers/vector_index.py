@@ -27,10 +27,10 @@ FAISS_FILE, TORCH_FILE = "vectors.faiss", "vectors.safetensors"
 class IndexSpec:
     kind: str = "flat"
     nlist: int | None = None  # IVF cells; default 4*sqrt(n), at most n/39 (FAISS needs ~39 points per cell)
-    nprobe: int = 16  # IVF cells visited per query
+    nprobe: int = 20  # IVF cells visited per query
     hnsw_m: int = 32  # HNSW graph degree
     ef_construction: int = 80
-    ef_search: int = 96
+    ef_search: int = 32
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
