@@ -39,7 +39,7 @@ def main() -> None:
     from ragadapt.retrievers.dense import hits_from_rows
 
     retriever = wiki_retriever(args.system)
-    vectors = retriever.index._b.index.reconstruct_n(0, retriever.index.ntotal)
+    vectors = retriever.index.vectors()
     queries = retriever.embedder.encode_queries(wiki_queries(args.queries), batch_size=128)
     k, n = args.k, len(vectors)
     print(f"{n} passages, {len(queries)} queries, dim {vectors.shape[1]}, faiss threads {faiss.omp_get_max_threads()}")

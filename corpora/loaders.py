@@ -7,7 +7,6 @@ a `DataFormatError` that names the file, the line and the field.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragadapt.errors import DataFormatError, EmptyCorpusError
+from ragadapt.jsonl import iter_jsonl
 from ragadapt.types import Document
 
 log = logging.getLogger(__name__)
@@ -93,28 +93,13 @@ def load_jsonl(path: str | Path, report: LoadReport | None = None, strict: bool 
     report = report if report is not None else LoadReport()
     report.source = str(path)
     dedup = _Dedup(report, strict)
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            where = f"{path}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                report.skip("not_utf8", where, strict)
-                continue
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFormatError(f"invalid JSON ({e.msg} at column {e.colno})", path=str(path), line=lineno) from e
-            if not isinstance(record, dict):
-                raise DataFormatError(f"expected a JSON object, got {type(record).__name__}", path=str(path), line=lineno)
-            text = _field(record, "text", str(path), lineno, required=True)
-            doc_id = _field(record, "id", str(path), lineno, required=False) or f"{path.name}:{lineno}"
-            title = _field(record, "title", str(path), lineno, required=False)
-            doc = Document(id=doc_id, text=text, title=title, source=str(path))
-            if dedup.keep(doc, where):
-                yield doc
+    for lineno, record in iter_jsonl(path, lambda n: report.skip("not_utf8", f"{path}:{n}", strict)):
+        text = _field(record, "text", str(path), lineno, required=True)
+        doc_id = _field(record, "id", str(path), lineno, required=False) or f"{path.name}:{lineno}"
+        title = _field(record, "title", str(path), lineno, required=False)
+        doc = Document(id=doc_id, text=text, title=title, source=str(path))
+        if dedup.keep(doc, f"{path}:{lineno}"):
+            yield doc
 
 
 def _markdown_title(text: str) -> str:

@@ -82,6 +82,9 @@ class _TorchBackend:
                 ids.append(i.cpu().numpy())
         return np.concatenate(scores), np.concatenate(ids).astype(np.int64)
 
+    def stored_vectors(self) -> np.ndarray:
+        return self.vectors.float().cpu().numpy()
+
     def save(self, directory: Path) -> str:
         from safetensors.numpy import save_file
 
@@ -154,6 +157,13 @@ class _FaissBackend:
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self._searcher().search(q, min(k, self.ntotal))
 
+    def stored_vectors(self) -> np.ndarray:
+        if self.ntotal == 0:
+            return np.zeros((0, self.dim), np.float32)
+        if self.spec.kind == "ivf":
+            import_faiss().extract_index_ivf(self.index).make_direct_map()
+        return self.index.reconstruct_n(0, self.ntotal)
+
     def save(self, directory: Path) -> str:
         import_faiss().write_index(self.index, str(directory / FAISS_FILE))
         return FAISS_FILE
@@ -193,6 +203,10 @@ class VectorIndex:
             raise ValueError(f"expected vectors of shape (n, {self.dim}), got {x.shape}")
         if len(x):
             self._b.add(x)
+
+    def vectors(self) -> np.ndarray:
+        """All stored vectors, (ntotal, dim) float32, in row order."""
+        return self._b.stored_vectors()
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores, rows), each (n_queries, min(k, ntotal)); rows of missing results are -1."""

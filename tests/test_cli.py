@@ -70,3 +70,5 @@ def test_errors_are_one_clean_line(tmp_path, capsys, tiny_embedder_dir):
     assert main(["build", "--corpus", str(tmp_path / "c.jsonl"), "--out", str(tmp_path / "o"),
                  "--embedder", "no-such-embedder"]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["build", "--corpus", str(bad), "--out", str(tmp_path / "o"), "--generator", "gpt-17"]) == 2
+    assert "unknown model 'gpt-17'" in capsys.readouterr().err

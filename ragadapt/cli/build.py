@@ -34,8 +34,10 @@ def run(args) -> int:
     import time
 
     from ragadapt.cli.common import peak_rss_mb
+    from ragadapt.models import resolve_model
     from ragadapt.system import RAGConfig, RAGSystem
 
+    resolve_model(args.generator, kind="generator")  # an unknown generator fails now, not at the first question
     start = time.perf_counter()
     system = RAGSystem.build(
         args.corpus, embedder=args.embedder, generator=None, index=args.index, bm25=args.bm25,

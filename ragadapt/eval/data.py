@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ragadapt.errors import DataFormatError
+from ragadapt.jsonl import iter_jsonl
 from ragadapt.types import QAExample
 
 
@@ -20,33 +20,22 @@ def _str_list(record: dict, key: str, path: Path, lineno: int) -> list[str]:
 
 def load_qa_jsonl(path: str | Path) -> list[QAExample]:
     path = Path(path)
-    if not path.is_file():
-        raise DataFormatError("no such file", path=str(path))
     examples = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFormatError(f"invalid JSON ({e.msg} at column {e.colno})", path=str(path), line=lineno) from e
-            if not isinstance(record, dict):
-                raise DataFormatError("expected a JSON object", path=str(path), line=lineno)
-            question = record.get("question")
-            if not isinstance(question, str) or not question.strip():
-                raise DataFormatError("missing or empty question", path=str(path), line=lineno, field="question")
-            answers = _str_list(record, "answers", path, lineno) or _str_list(record, "answer", path, lineno)
-            if not answers:
-                raise DataFormatError("no reference answer (give 'answers' or 'answer')", path=str(path),
-                                      line=lineno, field="answers")
-            examples.append(QAExample(
-                question=question, answers=answers, id=str(record.get("id", f"{path.name}:{lineno}")),
-                gold_ids=_str_list(record, "gold_ids", path, lineno),
-                gold_doc_ids=_str_list(record, "gold_doc_ids", path, lineno),
-                meta={k: v for k, v in record.items() if k not in
-                      ("question", "answers", "answer", "id", "gold_ids", "gold_doc_ids")},
-            ))
+    for lineno, record in iter_jsonl(path):
+        question = record.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise DataFormatError("missing or empty question", path=str(path), line=lineno, field="question")
+        answers = _str_list(record, "answers", path, lineno) or _str_list(record, "answer", path, lineno)
+        if not answers:
+            raise DataFormatError("no reference answer (give 'answers' or 'answer')", path=str(path),
+                                  line=lineno, field="answers")
+        examples.append(QAExample(
+            question=question, answers=answers, id=str(record.get("id", f"{path.name}:{lineno}")),
+            gold_ids=_str_list(record, "gold_ids", path, lineno),
+            gold_doc_ids=_str_list(record, "gold_doc_ids", path, lineno),
+            meta={k: v for k, v in record.items() if k not in
+                  ("question", "answers", "answer", "id", "gold_ids", "gold_doc_ids")},
+        ))
     if not examples:
         raise DataFormatError("no examples", path=str(path))
     return examples

@@ -44,6 +44,7 @@ def test_torch_backend_matches_faiss(monkeypatch):
     assert faiss_index.backend == "faiss-cpu" and torch_index.backend == "torch-cpu"
     for index in (faiss_index, torch_index):
         index.add(x)
+        np.testing.assert_allclose(index.vectors(), x, atol=1e-6)
     assert (faiss_index.search(q, 7)[1] == torch_index.search(q, 7)[1]).all()
 
 
@@ -55,6 +56,7 @@ def test_save_load_roundtrip(tmp_path, kind):
     index.save(tmp_path)
     loaded = VectorIndex.load(tmp_path, 8, index.spec)
     assert loaded.ntotal == 400
+    np.testing.assert_allclose(loaded.vectors(), x, atol=1e-6)
     assert (loaded.search(q, 5)[1] == index.search(q, 5)[1]).all()
 
 
