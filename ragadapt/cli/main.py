@@ -7,9 +7,9 @@ import logging
 import os
 import sys
 
-from ragadapt.cli import ask, build, demo, evaluate
+from ragadapt.cli import ask, build, demo, evaluate, train
 
-COMMANDS = {"demo": demo, "build": build, "ask": ask, "eval": evaluate}
+COMMANDS = {"demo": demo, "build": build, "ask": ask, "eval": evaluate, "train": train}
 
 
 def make_parser() -> argparse.ArgumentParser:

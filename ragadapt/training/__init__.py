@@ -1,0 +1,32 @@
+"""Training cores over TRL: CPT, SFT, DPO, GRPO, RLOO (configs, data mixing, masking, schedules,
+freezing/LoRA, checkpoints and resume)."""
+
+from __future__ import annotations
+
+from ragadapt.training.config import (
+    DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
+    load_config,
+)
+
+
+def methods() -> dict:
+    """method name -> (config class, train function). Imports the trainers lazily."""
+    from ragadapt.training.dpo import train_dpo
+    from ragadapt.training.lm import train_lm
+    from ragadapt.training.rl import train_rl
+
+    return {
+        "cpt": (LMConfig, lambda cfg: train_lm(cfg, "cpt")),
+        "sft": (LMConfig, lambda cfg: train_lm(cfg, "sft")),
+        "dpo": (DPOTrainConfig, lambda cfg: train_dpo(cfg, "dpo")),
+        "grpo": (RLConfig, lambda cfg: train_rl(cfg, "grpo")),
+        "rloo": (RLConfig, lambda cfg: train_rl(cfg, "rloo")),
+    }
+
+
+METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo")
+
+__all__ = [
+    "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ScheduleConfig", "Source",
+    "StageConfig", "TrainConfig", "load_config", "methods",
+]

@@ -1,0 +1,196 @@
+"""Training configs: dataclasses whose fields carry `help`, loaded from YAML with `key=value` overrides.
+
+A config names the model, the data mixture (or a curriculum of stages), what to freeze or adapt with
+LoRA, the LR schedule, and `trainer`: any field of the TRL config of the method (SFTConfig, DPOConfig,
+GRPOConfig, RLOOConfig), forwarded as is. Unknown keys are errors that name the key and the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragadapt.errors import DataFormatError
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING):
+    kwargs = {"metadata": {"help": text}}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, **kwargs)
+    return field(default=default, **kwargs)
+
+
+@dataclass
+class Source:
+    """One dataset of a mixture, or a weighted group of sources (nested mixtures)."""
+
+    path: str = _help("a .jsonl file, a saved `datasets` folder, hf:NAME, `wiki` (bundled Wikipedia as text) "
+                      "or `pydoc` (the Python docs shipped with Python, as text)", "")
+    weight: float = _help("sampling weight within its group (in examples)", 1.0)
+    split: str = _help("split of a datasets folder / hub dataset", "train")
+    limit: int | None = _help("use only the first N examples", None)
+    sources: list[Source] = _help("a nested group; then `path` stays empty", factory=list)
+
+
+@dataclass
+class ScheduleConfig:
+    name: str = _help("cosine (warmup + cosine to min_lr_ratio), wsd (warmup, constant, cooldown: the "
+                      "'infinite' schedule), constant (warmup then constant), linear", "cosine")
+    warmup: float = _help("warmup: a fraction of the steps (< 1) or a number of steps", 0.1)
+    min_lr_ratio: float = _help("lowest LR as a fraction of the peak LR", 0.1)
+    cooldown: float = _help("wsd only: fraction of the steps spent decaying at the end", 0.2)
+
+
+@dataclass
+class LoraSettings:
+    r: int = _help("LoRA rank", 16)
+    alpha: int = _help("LoRA alpha (scale = alpha / r)", 32)
+    dropout: float = _help("dropout on the LoRA input", 0.05)
+    target_modules: Any = _help("module names, or 'all-linear'", "all-linear")
+    merge: bool = _help("merge the adapters into the weights of the saved final model", True)
+
+
+@dataclass
+class StageConfig:
+    """One stage of a curriculum: its own mixture, schedule and trainer overrides; the model carries over."""
+
+    name: str = _help("stage name (its checkpoints go to OUTPUT_DIR/NAME)", "stage")
+    data: list[Source] = _help("the stage's mixture", factory=list)
+    replay: list[Source] = _help("general data mixed in at `replay_ratio` to limit forgetting", factory=list)
+    replay_ratio: float = _help("fraction of examples drawn from `replay`", 0.0)
+    schedule: ScheduleConfig | None = _help("the stage's LR schedule (default: the run's)", None)
+    trainer: dict = _help("TRL config fields for this stage (override the run's)", factory=dict)
+
+
+@dataclass
+class TrainConfig:
+    """Fields every training method shares."""
+
+    model: str = _help("bundled alias, local directory or hub id of the model to train", "smollm2-135m-instruct")
+    output_dir: str = _help("checkpoints, metrics.jsonl, loss.png and final/ go here", "runs/train")
+    data: list[Source] = _help("the training mixture", factory=list)
+    replay: list[Source] = _help("general data mixed in at `replay_ratio` to limit forgetting", factory=list)
+    replay_ratio: float = _help("fraction of examples drawn from `replay` (the tutorial's 1%-50%)", 0.0)
+    eval_data: list[Source] = _help("held-out data evaluated every `eval_steps` (trainer field)", factory=list)
+    stages: list[StageConfig] = _help("a curriculum: stages trained one after the other (replaces `data`)",
+                                      factory=list)
+    max_length: int = _help("longest sequence in tokens", 1024)
+    freeze: list[str] = _help("parameter-name patterns (fnmatch) to freeze, e.g. 'model.embed_tokens.*'",
+                              factory=list)
+    lora: LoraSettings | None = _help("train LoRA adapters only (the base weights stay frozen)", None)
+    schedule: ScheduleConfig = _help("learning-rate schedule", factory=ScheduleConfig)
+    seed: int = _help("seed for data mixing, shuffling and initialisation", 42)
+    resume: str = _help("auto (continue from the last checkpoint in output_dir), never, or a checkpoint path",
+                        "auto")
+    trust_remote_code: bool = _help("allow model code from the model directory", False)
+    trainer: dict = _help("fields of the TRL config of this method (learning_rate, max_steps, ...)", factory=dict)
+
+
+@dataclass
+class LMConfig(TrainConfig):
+    """CPT and SFT: next-token loss on text and chat examples, packed, with loss masking."""
+
+    packing: bool = _help("pack examples into rows of max_length (best-fit); attention never crosses examples",
+                          True)
+    masking: str = _help("loss on chat examples: assistant (only assistant replies; masks the template and "
+                         "the instruction/input), template (all content but not the chat-template markup), "
+                         "none (every token). Text examples always train on every token", "assistant")
+    mask_context: bool = _help("also mask retrieved passages (an example's `context` strings) and tool "
+                               "observations (role `tool`) inside prompts", False)
+
+
+@dataclass
+class DPOTrainConfig(TrainConfig):
+    ref_model: str | None = _help("reference model (default: a frozen copy of the starting model; none is "
+                                  "needed with LoRA)", None)
+
+
+@dataclass
+class RLConfig(TrainConfig):
+    rewards: list[str] = _help("reward functions by name: em, f1, contains, format (see ragadapt.training."
+                               "rewards) or module:function", factory=lambda: ["f1"])
+    reward_weights: list[float] | None = _help("one weight per reward (default: all 1)", None)
+
+
+# ---- loading -------------------------------------------------------------------------------------
+
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _build(args[0], value, where) if len(args) == 1 else value
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise DataFormatError(f"expected a mapping for {tp.__name__}, got {type(value).__name__}", field=where)
+        return from_dict(tp, value, where)
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        if not isinstance(value, list):
+            value = [value]
+        return [_build(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, bool, str) and not isinstance(value, tp):
+        raise DataFormatError(f"expected {tp.__name__}, got {value!r}", field=where)
+    return value
+
+
+def from_dict(cls, data: dict, where: str = ""):
+    """Build dataclass `cls` from a mapping, recursively; unknown keys raise with their dotted path."""
+    hints = _hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise DataFormatError(f"unknown key(s) {unknown}; {cls.__name__} accepts {sorted(names)}",
+                              field=f"{where}.{unknown[0]}".strip("."))
+    return cls(**{k: _build(hints[k], v, f"{where}.{k}".strip(".")) for k, v in data.items()})
+
+
+def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise DataFormatError(f"cannot set {dotted!r}: {key!r} is not a mapping", field=dotted)
+    node[keys[-1]] = value
+
+
+def load_config(cls, path: str | Path | None = None, overrides: list[str] = ()):
+    """YAML file (optional) + `key.sub=value` overrides (values parsed as YAML) -> dataclass `cls`."""
+    import yaml
+
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise DataFormatError("no such config file", path=str(path))
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise DataFormatError(f"invalid YAML ({e})", path=str(path)) from e
+        if not isinstance(data, dict):
+            raise DataFormatError("the config must be a mapping", path=str(path))
+    for item in overrides:
+        if "=" not in item:
+            raise DataFormatError(f"override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        _set_dotted(data, key.strip(), yaml.safe_load(raw))
+    try:
+        return from_dict(cls, data)
+    except DataFormatError as e:
+        raise DataFormatError(str(e), path=str(path) if path else None) from e
+
+
+def to_dict(config) -> dict:
+    return dataclasses.asdict(config)

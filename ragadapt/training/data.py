@@ -1,0 +1,116 @@
+"""Training data: sources -> `datasets.Dataset`s, weighted mixtures with replay, curriculum stages.
+
+Examples come in three shapes, recognised per source by their columns:
+  text:    {"text"}                                   next-token loss on every token (CPT)
+  chat:    {"messages": [{role, content}, ...]}        or {"prompt", "completion"} (SFT)
+  pairs:   {"prompt", "chosen", "rejected"}            (DPO)
+An optional `context` column (list of strings) marks retrieved passages inside prompts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from ragadapt.errors import DataFormatError, EmptyCorpusError
+from ragadapt.training.config import Source
+
+log = logging.getLogger(__name__)
+
+
+def _load_one(source: Source):
+    """One leaf source as a Dataset."""
+    import datasets
+
+    path = source.path
+    if path in ("wiki", "wikipedia"):
+        from ragadapt.corpora.wiki import load_wiki
+
+        rows = [{"text": f"{d.title}\n{d.text}"} for d in load_wiki(limit=source.limit)]
+        ds = datasets.Dataset.from_list(rows)
+    elif path == "pydoc":
+        from pydoc_data.topics import topics
+
+        ds = datasets.Dataset.from_list([{"text": t} for _, t in sorted(topics.items())])
+    elif path.startswith("hf:"):
+        ds = datasets.load_dataset(path[3:], split=source.split)
+    elif path.endswith((".jsonl", ".json")):
+        from ragadapt.jsonl import iter_jsonl
+
+        rows = [r for _, r in iter_jsonl(path)]  # errors name the file and line
+        if not rows:
+            raise EmptyCorpusError(f"{path}: no examples")
+        ds = datasets.Dataset.from_list(rows)
+    else:
+        loaded = datasets.load_from_disk(path)
+        ds = loaded[source.split] if isinstance(loaded, datasets.DatasetDict) else loaded
+    if source.limit is not None:
+        ds = ds.select(range(min(source.limit, len(ds))))
+    if len(ds) == 0:
+        raise EmptyCorpusError(f"{path}: no examples")
+    return ds
+
+
+def flatten(sources: Sequence[Source], weight: float = 1.0) -> list[tuple[Source, float]]:
+    """Nested groups -> leaf sources with absolute weights (a group's weight is shared by its members)."""
+    total = sum(s.weight for s in sources) or 1.0
+    out = []
+    for s in sources:
+        w = weight * s.weight / total
+        if s.sources:
+            out += flatten(s.sources, w)
+        elif not s.path:
+            raise DataFormatError("a source needs a `path` or nested `sources`", field="data")
+        else:
+            out.append((s, w))
+    return out
+
+
+def example_kind(columns: Sequence[str], where: str) -> str:
+    cols = set(columns)
+    if {"prompt", "chosen", "rejected"} <= cols:
+        return "pairs"
+    if "messages" in cols or {"prompt", "completion"} <= cols:
+        return "chat"
+    if "text" in cols:
+        return "text"
+    raise DataFormatError(
+        f"cannot tell the example format from columns {sorted(cols)}: expected `text` (CPT), `messages` or "
+        "`prompt`+`completion` (SFT), or `prompt`+`chosen`+`rejected` (DPO)", path=where)
+
+
+def require_columns(columns: Sequence[str], needed: Sequence[str], where: str) -> None:
+    missing = [c for c in needed if c not in columns]
+    if missing:
+        raise DataFormatError(f"missing column(s) {missing}; columns are {sorted(columns)}", path=where)
+
+
+def mixture(data: Sequence[Source], replay: Sequence[Source] = (), replay_ratio: float = 0.0, seed: int = 42,
+            prepare=None, stopping: str = "first_exhausted"):
+    """Load, `prepare` (a function Dataset, Source -> Dataset with shared columns) and interleave sources.
+
+    Probabilities are the sources' weights; with replay, a fraction `replay_ratio` of the examples is drawn
+    from the replay sources. Stops when the first source runs out (no example is seen twice).
+    """
+    import datasets
+
+    if not 0 <= replay_ratio < 1:
+        raise DataFormatError(f"replay_ratio must be in [0, 1), got {replay_ratio}", field="replay_ratio")
+    leaves = [(s, w * (1 - replay_ratio if replay else 1.0)) for s, w in flatten(data)]
+    if replay and replay_ratio > 0:
+        leaves += [(s, w * replay_ratio) for s, w in flatten(replay)]
+    if not leaves:
+        raise DataFormatError("no training data: set `data` (or `stages`)", field="data")
+    parts = []
+    for source, _ in leaves:
+        ds = _load_one(source)
+        parts.append(prepare(ds, source) if prepare is not None else ds)
+    if len(parts) == 1:
+        return parts[0].shuffle(seed=seed)
+    probs = [w for _, w in leaves]
+    total = sum(probs)
+    mixed = datasets.interleave_datasets(parts, probabilities=[p / total for p in probs], seed=seed,
+                                         stopping_strategy=stopping)
+    log.info("mixture of %d sources -> %d examples (%s)", len(parts), len(mixed),
+             ", ".join(f"{s.path}: {w / total:.0%}" for s, w in leaves))
+    return mixed

@@ -1,0 +1,31 @@
+"""A loss-curve PNG from metrics.jsonl (matplotlib, headless)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def plot_metrics(metrics: str | Path, out: str | Path, keys: tuple[str, ...] = ("loss", "reward")) -> Path | None:
+    """Plot each of `keys` present in the log against the step; returns the PNG path (None if nothing)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line.strip()]
+    series = {k: [(r["step"], r[k]) for r in rows if isinstance(r.get(k), (int, float))] for k in keys}
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return None
+    fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 3.5), squeeze=False)
+    for ax, (key, points) in zip(axes[0], series.items()):
+        ax.plot([s for s, _ in points], [v for _, v in points], marker="." if len(points) < 50 else None)
+        ax.set_xlabel("step")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+    fig.suptitle(Path(metrics).parent.name)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return Path(out)

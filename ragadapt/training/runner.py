@@ -1,0 +1,163 @@
+"""What every training method shares: model loading, TRL config assembly, resume, the NaN guard,
+metrics, the final atomic save with a manifest, and the loss plot."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragadapt.atomic import atomic_dir
+from ragadapt.errors import DataFormatError, RagadaptError
+from ragadapt.manifest import write_manifest
+from ragadapt.training.callbacks import JsonlMetrics, NanGuard
+from ragadapt.training.config import ScheduleConfig, TrainConfig, to_dict
+from ragadapt.training.schedules import trainer_fields
+
+log = logging.getLogger(__name__)
+
+FINAL = "final"
+METRICS = "metrics.jsonl"
+
+
+class TrainingDiverged(RagadaptError):
+    """The loss became NaN/inf; training stopped and no checkpoint after it was written."""
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    final_dir: Path
+    global_step: int
+    losses: list[float] = field(default_factory=list)
+    plot: Path | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def load_model(name: str, trust_remote_code: bool = False):
+    """(model, tokenizer, local path) in bf16 on a GPU that supports it, fp32 on CPU."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ragadapt.errors import UnknownModelError
+    from ragadapt.models import hub_load_hint, resolve_model
+
+    path = resolve_model(name, kind="generator")
+    dtype = torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
+    except OSError as e:
+        raise UnknownModelError(hub_load_hint(name, "generator")) from e
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer, path
+
+
+def _device_fields(fields: set[str]) -> dict[str, Any]:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    out = {"use_cpu": not cuda, "bf16": cuda and torch.cuda.is_bf16_supported()}
+    if "fp16" in fields:
+        out["fp16"] = False
+    return out
+
+
+def trl_args(config_cls, cfg: TrainConfig, output_dir: Path, defaults: dict[str, Any],
+             overrides: dict[str, Any] | None = None):
+    """Build a TRL config: device defaults < method defaults < the run's `trainer` < the stage's."""
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    values: dict[str, Any] = {
+        "output_dir": str(output_dir), "seed": cfg.seed, "report_to": "none", "logging_steps": 1,
+        "save_steps": 50, "save_total_limit": 2, "disable_tqdm": False, **_device_fields(fields), **defaults,
+    }
+    for source in (cfg.trainer, overrides or {}):
+        for key, value in source.items():
+            # transformers renamed gradient_checkpointing -> activation_checkpointing (5.17 vs 5.23)
+            if key in ("gradient_checkpointing", "activation_checkpointing") and key not in fields:
+                key = "activation_checkpointing" if key == "gradient_checkpointing" else "gradient_checkpointing"
+            if key not in fields:
+                raise DataFormatError(f"{config_cls.__name__} has no field {key!r}", field=f"trainer.{key}")
+            values[key] = value
+    return config_cls(**{k: v for k, v in values.items() if k in fields})
+
+
+def total_steps(trainer) -> int:
+    args = trainer.args
+    if args.max_steps and args.max_steps > 0:
+        return int(args.max_steps)
+    batches = len(trainer.get_train_dataloader())
+    return max(1, math.ceil(batches / args.gradient_accumulation_steps) * math.ceil(args.num_train_epochs))
+
+
+def apply_schedule(trainer, schedule: ScheduleConfig) -> None:
+    """Install the schedule on the trainer's args once the number of steps is known."""
+    for key, value in trainer_fields(schedule, total_steps(trainer)).items():
+        setattr(trainer.args, key, value)
+
+
+def resume_point(resume: str, output_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if resume == "never":
+        return None
+    if resume == "auto":
+        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        if last:
+            log.info("resuming from %s", last)
+        return last
+    if not Path(resume).is_dir():
+        raise DataFormatError(f"checkpoint {resume!r} does not exist", field="resume")
+    return resume
+
+
+def run(trainer, cfg: TrainConfig, output_dir: Path, metrics_path: Path, stage: str | None = None,
+        schedule: ScheduleConfig | None = None) -> int:
+    """Train with metrics and the NaN guard; returns the global step reached."""
+    guard = NanGuard()
+    trainer.add_callback(JsonlMetrics(metrics_path, stage))
+    trainer.add_callback(guard)
+    apply_schedule(trainer, schedule or cfg.schedule)
+    trainer.train(resume_from_checkpoint=resume_point(cfg.resume, output_dir))
+    if guard.bad_step is not None:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        raise TrainingDiverged(
+            f"the loss became NaN/inf at step {guard.bad_step}; training stopped. Last good checkpoint: "
+            f"{last or 'none yet'}. Lower trainer.learning_rate or check the data, then rerun (resume=auto "
+            "continues from that checkpoint)."
+        )
+    return int(trainer.state.global_step)
+
+
+def save_final(model, tokenizer, output_dir: Path, cfg: TrainConfig, method: str, extra: dict | None = None) -> Path:
+    """Write OUTPUT_DIR/final atomically: weights (LoRA merged if asked), tokenizer, manifest."""
+    from ragadapt.training.freezing import merged_for_saving
+
+    final = output_dir / FINAL
+    to_save = merged_for_saving(model, cfg.lora)
+    with atomic_dir(final) as tmp:
+        to_save.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        write_manifest(tmp, "model", method=method, base_model=cfg.model, config=to_dict(cfg), **(extra or {}))
+    return final
+
+
+def finish(output_dir: Path, final: Path, step: int, stats: dict | None = None) -> TrainResult:
+    import json
+
+    from ragadapt.training.plot import plot_metrics
+
+    metrics = output_dir / METRICS
+    losses = []
+    plot = None
+    if metrics.exists():
+        losses = [r["loss"] for r in map(json.loads, metrics.read_text().splitlines()) if "loss" in r]
+        plot = plot_metrics(metrics, output_dir / "loss.png")
+    log.info("trained to step %d; final model in %s%s", step, final, f"; curve: {plot}" if plot else "")
+    return TrainResult(output_dir, final, step, losses, plot, stats or {})
