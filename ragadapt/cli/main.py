@@ -27,7 +27,15 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args, extra = parser.parse_known_args(argv)
+    # `key=value` overrides may come before or after options (argparse stops a positional list at an option)
+    overrides = [a for a in extra if "=" in a and not a.startswith("-")]
+    if overrides and hasattr(args, "overrides"):
+        args.overrides = list(args.overrides) + overrides
+        extra = [a for a in extra if a not in overrides]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("httpx", "sentence_transformers", "transformers", "faiss", "bm25s", "urllib3"):

@@ -8,6 +8,7 @@ GRPOConfig, RLOOConfig), forwarded as is. Unknown keys are errors that name the 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -166,6 +167,20 @@ def _set_dotted(data: dict, dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def _numbers(value: Any) -> Any:
+    """YAML 1.1 reads `1e-5` (no dot) as a string; every ML config means a float."""
+    if isinstance(value, str) and _FLOAT.match(value):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
 def load_config(cls, path: str | Path | None = None, overrides: list[str] = ()):
     """YAML file (optional) + `key.sub=value` overrides (values parsed as YAML) -> dataclass `cls`."""
     import yaml
@@ -187,7 +202,7 @@ def load_config(cls, path: str | Path | None = None, overrides: list[str] = ()):
         key, raw = item.split("=", 1)
         _set_dotted(data, key.strip(), yaml.safe_load(raw))
     try:
-        return from_dict(cls, data)
+        return from_dict(cls, _numbers(data))
     except DataFormatError as e:
         raise DataFormatError(str(e), path=str(path) if path else None) from e
 
