@@ -115,6 +115,8 @@ class RLConfig(TrainConfig):
     rewards: list[str] = _help("reward functions by name: em, f1, contains, format (see ragadapt.training."
                                "rewards) or module:function", factory=lambda: ["f1"])
     reward_weights: list[float] | None = _help("one weight per reward (default: all 1)", None)
+    tools: list[str] = _help("tool functions (module:function) the policy may call during rollouts; TRL runs "
+                             "the calls and masks their results out of the loss", factory=list)
 
 
 # ---- loading -------------------------------------------------------------------------------------

@@ -62,15 +62,20 @@ REWARDS: dict[str, RewardFn] = {"em": em_reward, "f1": f1_reward, "contains": co
                                 "format": format_reward_for()}
 
 
+def import_function(name: str, field: str) -> Callable:
+    """`package.module:function` -> the function (for user rewards and tools named in YAML)."""
+    module, _, attr = name.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise DataFormatError(f"cannot import {name!r}: {e}", field=field) from e
+
+
 def resolve_reward(name: str) -> RewardFn:
     """A reward by short name, or `package.module:function` for your own."""
     if name in REWARDS:
         return REWARDS[name]
     if ":" in name:
-        module, _, attr = name.partition(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
-            raise DataFormatError(f"cannot import reward {name!r}: {e}", field="rewards") from e
+        return import_function(name, "rewards")
     raise DataFormatError(f"unknown reward {name!r}; built-in: {sorted(REWARDS)}, or module:function",
                           field="rewards")

@@ -15,7 +15,8 @@ from pathlib import Path
 from ragadapt.training.config import RLConfig
 from ragadapt.training.data import mixture, require_columns
 from ragadapt.training.freezing import freeze_parameters, peft_config, trainable_summary
-from ragadapt.training.rewards import resolve_reward
+from ragadapt.errors import DataFormatError
+from ragadapt.training.rewards import import_function, resolve_reward
 from ragadapt.training.runner import METRICS, finish, load_model, run, save_final, trl_args
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,21 @@ def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factor
 
     train = mixture(cfg.data, cfg.replay, cfg.replay_ratio, cfg.seed, prepare)
     extra = {}
-    if tools is not None:
+    tools = list(tools or []) + [import_function(t, "tools") for t in cfg.tools]
+    if tools:
         extra["tools"] = tools
     if environment_factory is not None:
         extra["environment_factory"] = environment_factory
-    trainer = trainer_cls(model=model, reward_funcs=rewards, args=trl_args(config_cls, cfg, out, rl_defaults(cfg)),
-                          train_dataset=train, processing_class=tokenizer, peft_config=peft_config(cfg.lora), **extra)
+    try:
+        trainer = trainer_cls(model=model, reward_funcs=rewards, args=trl_args(config_cls, cfg, out, rl_defaults(cfg)),
+                              train_dataset=train, processing_class=tokenizer, peft_config=peft_config(cfg.lora),
+                              **extra)
+    except ValueError as e:
+        if extra and "chat template" in str(e):
+            raise DataFormatError(
+                f"tool rollouts need a chat template TRL can parse tool calls from (Qwen 2.5/3, Llama 3.x, "
+                f"GPT-OSS, GLM-4...); the template of {cfg.model!r} is not one of them ({e})", field="tools") from e
+        raise
     log.info("%s: %s; %d prompts; rewards %s", method, trainable_summary(trainer.model), len(train), cfg.rewards)
     step = run(trainer, cfg, out, out / METRICS)
     final = save_final(trainer.model, tokenizer, out, cfg, method)

@@ -117,3 +117,25 @@ def test_rewards():
         REWARDS["em"](None, ["x"], question=["q"])
     with pytest.raises(DataFormatError, match="unknown reward 'bleu'"):
         resolve_reward("bleu")
+
+
+def lookup(city: str) -> str:
+    """Look up a city.
+
+    Args:
+        city: the city name
+    """
+    return f"{city} is in France"
+
+
+def test_tools_need_a_parseable_chat_template(tmp_path, tiny_generator_dir):
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training.rl import train_rl
+
+    data = write_jsonl(tmp_path / "p.jsonl", [{"prompt": [{"role": "user", "content": "Where is Paris?"}],
+                                               "answer": "France"}] * 8)
+    cfg = from_dict(RLConfig, {"model": str(tiny_generator_dir), "output_dir": str(tmp_path / "t"),
+                               "data": [{"path": data}], "tools": [f"{__name__}:lookup"],
+                               "trainer": {"max_steps": 1, "num_generations": 4, "per_device_train_batch_size": 4}})
+    with pytest.raises(DataFormatError, match="tool rollouts need a chat template TRL can parse"):
+        train_rl(cfg, "grpo")

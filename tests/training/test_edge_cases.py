@@ -1,0 +1,81 @@
+"""Bad input and environments: no chat template, empty data, accelerate launch, GPU bf16."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ragadapt.training.tokenize import IGNORE, chat_labels
+
+
+def test_tokenizer_without_chat_template_falls_back(tiny_generator_dir):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_generator_dir)
+    tok.chat_template = None
+    messages = [{"role": "user", "content": "Where is Paris?"}, {"role": "assistant", "content": "In France."}]
+    ids, labels = chat_labels(tok, messages, "assistant")
+    assert tok.decode(ids).startswith("User: Where is Paris?")
+    assert tok.decode([i for i, l in zip(ids, labels) if l != IGNORE]).strip() == "In France.<|im_end|>"
+
+
+def test_empty_and_malformed_data(tmp_path, tiny_generator_dir):
+    from ragadapt.errors import DataFormatError, EmptyCorpusError
+    from ragadapt.training import LMConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.lm import train_lm
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    cfg = from_dict(LMConfig, {"model": str(tiny_generator_dir), "output_dir": str(tmp_path / "r"),
+                               "data": [{"path": str(empty)}]})
+    with pytest.raises(EmptyCorpusError, match="empty.jsonl: no examples"):
+        train_lm(cfg)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({"text": "ok"}) + "\n{nope\n")
+    cfg.data[0].path = str(broken)
+    with pytest.raises(DataFormatError, match=r"broken\.jsonl:2: invalid JSON"):
+        train_lm(cfg)
+    cfg.data = []
+    with pytest.raises(DataFormatError, match="no training data"):
+        train_lm(cfg)
+
+
+@pytest.mark.slow
+def test_accelerate_launch_single_process(tmp_path, tiny_generator_dir):
+    """The documented multi-GPU command, run with one CPU process."""
+    accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable))
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"Say {w}.", "completion": w}) + "\n" for w in ["a", "b"] * 8))
+    cmd = [accelerate, "launch", "--num_processes", "1", "--num_machines", "1", "--mixed_precision", "no",
+           "--dynamo_backend", "no", "-m", "ragadapt.cli.main", "-q", "train", "sft",
+           f"model={tiny_generator_dir}", f"output_dir={tmp_path / 'run'}", f"data=[{{path: {data}}}]",
+           "max_length=32", "trainer.max_steps=2"]
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "run" / "final" / "model.safetensors").exists()
+
+
+@pytest.mark.gpu
+def test_gpu_trains_in_bf16(tmp_path, tiny_generator_dir):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from ragadapt.training import LMConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.lm import train_lm
+    from ragadapt.training.runner import load_model
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"text": "the sky is blue. " * 5}) + "\n" for _ in range(16)))
+    model, _, _ = load_model(str(tiny_generator_dir))
+    assert next(model.parameters()).dtype == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32)
+    cfg = from_dict(LMConfig, {"model": str(tiny_generator_dir), "output_dir": str(tmp_path / "r"),
+                               "data": [{"path": str(data)}], "max_length": 32,
+                               "trainer": {"max_steps": 4, "learning_rate": 1e-3}})
+    result = train_lm(cfg, "cpt")
+    assert result.losses[-1] < result.losses[0]
