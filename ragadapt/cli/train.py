@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-HELP = "train a model: cpt, sft, dpo, grpo or rloo (configs are YAML; key=value overrides)"
+HELP = "train a model: cpt, sft, dpo, grpo, rloo, generator-contextual (YAML configs; key=value overrides)"
 
 CONFIG_CLASSES = {"cpt": "LMConfig", "sft": "LMConfig", "dpo": "DPOTrainConfig", "grpo": "RLConfig",
-                  "rloo": "RLConfig"}
+                  "rloo": "RLConfig", "generator-contextual": "ContextualConfig"}
 
 
 def add_parser(sub) -> None:

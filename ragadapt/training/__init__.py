@@ -4,13 +4,14 @@ freezing/LoRA, checkpoints and resume)."""
 from __future__ import annotations
 
 from ragadapt.training.config import (
-    DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
+    ContextualConfig, DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
     load_config,
 )
 
 
 def methods() -> dict:
     """method name -> (config class, train function). Imports the trainers lazily."""
+    from ragadapt.training.contextual import train_contextual
     from ragadapt.training.dpo import train_dpo
     from ragadapt.training.lm import train_lm
     from ragadapt.training.rl import train_rl
@@ -21,12 +22,13 @@ def methods() -> dict:
         "dpo": (DPOTrainConfig, lambda cfg: train_dpo(cfg, "dpo")),
         "grpo": (RLConfig, lambda cfg: train_rl(cfg, "grpo")),
         "rloo": (RLConfig, lambda cfg: train_rl(cfg, "rloo")),
+        "generator-contextual": (ContextualConfig, train_contextual),
     }
 
 
-METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo")
+METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual")
 
 __all__ = [
-    "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ScheduleConfig", "Source",
+    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ScheduleConfig", "Source",
     "StageConfig", "TrainConfig", "load_config", "methods",
 ]

@@ -119,6 +119,32 @@ class RLConfig(TrainConfig):
                              "the calls and masks their results out of the loss", factory=list)
 
 
+@dataclass
+class ContextualConfig(LMConfig):
+    """Contextual SFT of a generator (SFR-RAG style): QA from a corpus, perturbed contexts, SFT (+ DPO)."""
+
+    corpus: str = _help("corpus for the questions and the negatives (`wiki`, .jsonl, folder...)", "wiki")
+    system: str | None = _help("a saved RAG system whose retriever gives hard negatives (default: BM25 "
+                               "over the corpus)", None)
+    recipe: str = _help("QA recipe: template (patterns) or llm (self-instruct with the model itself)", "template")
+    max_documents: int | None = _help("documents the questions are made from", 4000)
+    max_train: int | None = _help("training examples (one perturbed context per question)", 1200)
+    max_test: int = _help("held-out questions; each is evaluated in all five kinds of context", 40)
+    test_fraction: float = _help("documents held out for evaluation", 0.2)
+    k: int = _help("passages per context", 3)
+    max_passage_chars: int = _help("passages are cut to this many characters around the answer", 400)
+    ratios: dict = _help("share of each context kind in training: clean, noisy, counterfactual, "
+                         "unanswerable, conflicting", factory=lambda: {"clean": 0.25, "noisy": 0.2,
+                                                                        "counterfactual": 0.2, "unanswerable": 0.2,
+                                                                        "conflicting": 0.15})
+    dpo: bool = _help("add a DPO stage after SFT: the rejected answer ignores the context (the parametric "
+                      "answer on counterfactual and unanswerable items)", False)
+    dpo_trainer: dict = _help("DPOConfig fields for the DPO stage", factory=dict)
+    evaluate: bool = _help("evaluate before and after training on the held-out split", True)
+    judge: str | None = _help("generator used as LLM judge in the evaluation (default: none)", None)
+    general_texts: int = _help("held-out general texts (Python docs) for the forgetting check", 40)
+
+
 # ---- loading -------------------------------------------------------------------------------------
 
 def _hints(cls) -> dict[str, Any]:

@@ -158,6 +158,9 @@ def tokenize_dataset(ds, tokenizer, max_length: int, masking: str = "assistant",
     if n_dropped:
         rows = rows.filter(lambda d: not d, input_columns="_dropped")
     rows = rows.remove_columns(["_truncated", "_dropped"])
+    if len(rows) == 0:
+        raise DataFormatError(f"all {len(ds)} examples were dropped: longer than max_length={max_length} with "
+                              "no trained token left; raise max_length or shorten the prompts", path=where)
     if stats is not None:
         stats.examples += len(ds)
         stats.rows += len(rows)

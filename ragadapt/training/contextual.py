@@ -1,0 +1,192 @@
+"""Generator adaptation for contextual use (SFR-RAG / RAG 2.0 style contextual SFT).
+
+Pipeline, each step saved under OUTPUT_DIR so a rerun reuses it:
+  1. QA triples from the corpus (template or LLM recipe), split by document -> data/triples_*.jsonl
+  2. perturbed contexts (clean, noisy, counterfactual, unanswerable, conflicting) with hard negatives
+     from a retriever -> data/train.jsonl (one kind per question), data/test.jsonl (all five per question)
+  3. SFT on the chat-formatted contexts, loss on the answer only (training core), general replay optional
+  4. optional DPO: chosen = the faithful answer, rejected = the parametric one
+  5. faithfulness evaluation of the starting and the trained model -> report.json, report.md
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import replace
+from pathlib import Path
+
+from ragadapt.atomic import atomic_write_text
+from ragadapt.corpora.contexts import ContextBuilder, ContextExample, retriever_negatives
+from ragadapt.corpora.qa_recipes import QATriple, RecipeStats, llm_qa, split_by_document, template_qa
+from ragadapt.errors import DataFormatError
+from ragadapt.prompts import RAGPrompt
+from ragadapt.training.config import ContextualConfig, Source
+
+log = logging.getLogger(__name__)
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    from ragadapt.jsonl import iter_jsonl
+
+    return [r for _, r in iter_jsonl(path)]
+
+
+def corpus_passages(cfg: ContextualConfig):
+    """Lead passages of the corpus documents (the recipes read the first sentences)."""
+    from ragadapt.corpora import Chunker, load_corpus
+
+    docs, _ = load_corpus(cfg.corpus, limit=cfg.max_documents)
+    chunker = Chunker(chunk_tokens=400, overlap=0)
+    return [p for d in docs for p in chunker.chunk(d)]
+
+
+def negatives_retriever(cfg: ContextualConfig, passages):
+    if cfg.system:
+        from ragadapt.system import RAGSystem
+
+        return RAGSystem.load(cfg.system, generator=False).retriever
+    from ragadapt.retrievers import BM25Retriever
+
+    return BM25Retriever.build(passages)
+
+
+def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
+    stats = RecipeStats()
+    if cfg.recipe == "template":
+        triples = template_qa(passages, stats)
+    elif cfg.recipe == "llm":
+        from ragadapt.generation import TransformersGenerator
+
+        triples = llm_qa(TransformersGenerator.load(cfg.model), [p for p in passages if p.id.endswith("#0")],
+                         stats=stats)
+    else:
+        raise DataFormatError(f"unknown recipe {cfg.recipe!r}; choose template or llm", field="recipe")
+    log.info("%s recipe: %d triples (%d answers not in their passage skipped, rejected %s)", cfg.recipe,
+             len(triples), stats.answer_not_in_passage, stats.rejected)
+    return triples
+
+
+def chat_row(example: ContextExample, prompt: RAGPrompt, count_tokens=None) -> dict:
+    from ragadapt.eval.faithfulness import prompts_for
+
+    messages = prompts_for([example], prompt, count_tokens)[0] + [{"role": "assistant", "content": example.target}]
+    return {"messages": messages, "context": [p.text for p in example.passages], "kind": example.kind,
+            "original": example.original}
+
+
+def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
+    """Steps 1-2: data/train.jsonl (chat rows) and data/test.jsonl (ContextExamples). Reused if present."""
+    data = Path(cfg.output_dir) / "data"
+    train_path, test_path = data / "train.jsonl", data / "test.jsonl"
+    if train_path.exists() and test_path.exists():
+        log.info("reusing %s and %s", train_path, test_path)
+        return train_path, test_path
+    passages = corpus_passages(cfg)
+    triples = make_triples(cfg, passages)
+    train_t, test_t = split_by_document(triples, cfg.test_fraction, cfg.seed)
+    rng = random.Random(cfg.seed)
+    rng.shuffle(train_t)
+    rng.shuffle(test_t)
+    train_t, test_t = train_t[: cfg.max_train], test_t[: cfg.max_test]
+    negatives = retriever_negatives(negatives_retriever(cfg, passages))
+    builder = ContextBuilder(negatives, k=cfg.k, ratios=cfg.ratios, seed=cfg.seed, max_passage_chars=cfg.max_passage_chars)
+    train = builder.build(train_t)
+    test = ContextBuilder(negatives, k=cfg.k, seed=cfg.seed + 1, max_passage_chars=cfg.max_passage_chars).build(
+        test_t, all_kinds=True)
+    log.info("contexts: train %s, test %d examples (%d questions)", builder.stats.built, len(test), len(test_t))
+    # Prompts are fitted to max_length (minus room for the answer) by the documented truncation rule.
+    from transformers import AutoTokenizer
+
+    from ragadapt.models import resolve_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(cfg.model, kind="generator"))
+    prompt = RAGPrompt(max_prompt_tokens=cfg.max_length - 48)
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    _write_jsonl(data / "triples_train.jsonl", [t.to_dict() for t in train_t])
+    _write_jsonl(data / "triples_test.jsonl", [t.to_dict() for t in test_t])
+    _write_jsonl(test_path, [e.to_dict() for e in test])
+    _write_jsonl(train_path, [chat_row(e, prompt, count) for e in train])
+    return train_path, test_path
+
+
+def dpo_pairs(train_path: Path) -> list[dict]:
+    """Faithful answer chosen over the parametric one, on counterfactual and unanswerable items."""
+    pairs = []
+    for row in _read_jsonl(train_path):
+        msgs = row["messages"]
+        if row["kind"] not in ("counterfactual", "unanswerable"):
+            continue
+        original = row.get("original")
+        if not original:
+            continue
+        pairs.append({"prompt": msgs[:-1], "chosen": [msgs[-1]], "rejected": [{"role": "assistant", "content": original}]})
+    return pairs
+
+
+def load_test(test_path: Path) -> list[ContextExample]:
+    return [ContextExample.from_dict(r) for r in _read_jsonl(test_path)]
+
+
+def general_texts(n: int) -> list[str]:
+    """Held-out general text for the forgetting check: the Python docs shipped with Python."""
+    from pydoc_data.topics import topics
+
+    texts = [t[:600] for _, t in sorted(topics.items()) if len(t) > 300]
+    return texts[:n]
+
+
+def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str, str]) -> dict:
+    """Evaluate each named model on the held-out contexts; write report.json/report.md."""
+    from ragadapt.eval.faithfulness import evaluate_faithfulness, markdown_table
+    from ragadapt.generation import TransformersGenerator
+
+    examples = load_test(test_path)
+    judge = TransformersGenerator.load(cfg.judge) if cfg.judge else None
+    summaries, out = {}, Path(cfg.output_dir)
+    for name, model in models.items():
+        generator = TransformersGenerator.load(model)
+        summary, rows = evaluate_faithfulness(generator, examples, judge_generator=judge,
+                                              general_texts=general_texts(cfg.general_texts))
+        summaries[name] = summary
+        _write_jsonl(out / f"predictions_{name}.jsonl", rows)
+        log.info("%s: %s", name, summary)
+    table = markdown_table(summaries)
+    atomic_write_text(out / "report.json", json.dumps(summaries, indent=2))
+    atomic_write_text(out / "report.md", table + "\n")
+    return {"summaries": summaries, "table": table}
+
+
+def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"):
+    from ragadapt.training.config import DPOTrainConfig
+    from ragadapt.training.dpo import train_dpo
+    from ragadapt.training.lm import train_lm
+
+    out = Path(cfg.output_dir)
+    train_path, test_path = build_data(cfg)
+    sft_cfg = replace(cfg, output_dir=str(out / "sft"), data=[Source(path=str(train_path))])
+    result = train_lm(sft_cfg, "sft")
+    final = result.final_dir
+    if cfg.dpo:
+        pairs_path = out / "data" / "pairs.jsonl"
+        _write_jsonl(pairs_path, dpo_pairs(train_path))
+        dpo_cfg = DPOTrainConfig(model=str(final), output_dir=str(out / "dpo"), data=[Source(path=str(pairs_path))],
+                                 max_length=cfg.max_length, seed=cfg.seed, resume=cfg.resume,
+                                 freeze=cfg.freeze, lora=cfg.lora, trust_remote_code=cfg.trust_remote_code,
+                                 trainer=dict(cfg.dpo_trainer))
+        final = train_dpo(dpo_cfg).final_dir
+    result.final_dir = final
+    if cfg.evaluate:
+        report = faithfulness_table(cfg, test_path, {"before": cfg.model, "after": str(final)})
+        print(report["table"])
+        result.stats["faithfulness"] = report["summaries"]
+    return result

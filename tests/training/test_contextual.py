@@ -1,0 +1,79 @@
+"""The contextual-SFT routine end to end on the tiny model, and the faithfulness metrics by hand."""
+
+import json
+
+import pytest
+import torch
+
+from ragadapt.corpora.contexts import ABSTAIN, ContextExample
+from ragadapt.eval.faithfulness import detects_conflict, is_abstention, markdown_table, score, summarize
+from ragadapt.types import Passage
+
+P = [Passage(id="p", text="x")]
+
+
+def ex(kind, answers, original="Seurat", edited=None):
+    return ContextExample(kind, "q?", P, answers[0], answers, original, edited)
+
+
+def test_scores_by_category():
+    assert score(ex("clean", ["Seurat"]), "It was Georges Seurat.")["faithful"] is True
+    assert score(ex("noisy", ["Seurat"]), "Monet")["faithful"] is False
+    assert score(ex("unanswerable", [ABSTAIN]), "I don't know.")["faithful"] is True
+    assert score(ex("unanswerable", [ABSTAIN]), "Seurat")["faithful"] is False
+    cf = score(ex("counterfactual", ["Monet"], edited="Monet"), "Seurat painted it")
+    assert (cf["follows"], cf["parametric"]) == (False, True)
+    assert score(ex("counterfactual", ["Monet"], edited="Monet"), "Monet")["follows"] is True
+    assert score(ex("conflicting", ["Seurat", "Monet"], edited="Monet"), "Either Seurat or Monet")["faithful"] is True
+    assert score(ex("conflicting", ["Seurat", "Monet"], edited="Monet"), "Seurat")["faithful"] is False
+
+
+def test_abstention_and_conflict_phrases():
+    assert is_abstention("The passages do not mention it.") and is_abstention("I do not know")
+    assert not is_abstention("It is known as the Bard")
+    assert detects_conflict("The passages disagree about it", "a", "b")
+
+
+def test_summary_and_table():
+    rows = [score(ex("clean", ["Paris"]), "Paris"), score(ex("clean", ["Paris"]), "Lyon"), score(ex("unanswerable", [ABSTAIN]), "I don't know"),
+            score(ex("counterfactual", ["M"], edited="M"), "M")]
+    s = summarize(rows)
+    assert (s["answerable_contains"], s["abstention"], s["counterfactual_following"]) == (0.5, 1.0, 1.0)
+    assert s["conflict_detection"] is None
+    table = markdown_table({"before": s, "after": s})
+    assert "| abstention on unanswerable | 100.0 | 100.0 |" in table and "conflict" not in table
+
+
+def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_generator):
+    from ragadapt.training import ContextualConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.contextual import train_contextual
+
+    before = {k: v.clone() for k, v in tiny_generator.model.state_dict().items()}
+    cfg = from_dict(ContextualConfig, {
+        "model": str(tiny_generator_dir), "output_dir": str(tmp_path / "ctx"), "corpus": "wiki",
+        "max_documents": 300, "max_train": 48, "max_test": 4, "max_length": 256, "max_passage_chars": 200,
+        "freeze": ["model.layers.0.*"], "judge": str(tiny_generator_dir), "general_texts": 4, "dpo": True,
+        "trainer": {"max_steps": 6, "learning_rate": 3e-3, "logging_steps": 1},
+        "dpo_trainer": {"max_steps": 2, "learning_rate": 1e-4}})
+    result = train_contextual(cfg)
+    data = tmp_path / "ctx" / "data"
+    train_rows = [json.loads(l) for l in (data / "train.jsonl").read_text().splitlines()]
+    test_rows = [json.loads(l) for l in (data / "test.jsonl").read_text().splitlines()]
+    assert len(train_rows) >= 40 and {r["kind"] for r in test_rows} == {"clean", "noisy", "counterfactual",
+                                                                          "unanswerable", "conflicting"}
+    # no held-out document is seen in training
+    train_docs = {json.loads(l)["passage"]["doc_id"] for l in (data / "triples_train.jsonl").read_text().splitlines()}
+    assert not train_docs & {r["doc_id"] for r in test_rows}
+    sft_losses = [json.loads(l)["loss"] for l in (tmp_path / "ctx" / "sft" / "metrics.jsonl").read_text().splitlines()
+                  if "loss" in json.loads(l)]
+    assert sft_losses[-1] < sft_losses[0]
+    report = json.loads((tmp_path / "ctx" / "report.json").read_text())
+    assert set(report) == {"before", "after"} and "judge_agreement" in report["after"] and "general_nll" in report["after"]
+    assert "| abstention on unanswerable |" in (tmp_path / "ctx" / "report.md").read_text()
+    # the trained model loads into a RAGSystem; frozen layers did not move, the others did
+    from ragadapt.generation import TransformersGenerator
+
+    after = TransformersGenerator.load(str(result.final_dir), device="cpu").model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.0."))
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.1."))
