@@ -83,6 +83,7 @@ class ContextStats:
     built: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
     skipped_no_negatives: int = 0
     skipped_no_replacement: int = 0
+    skipped_uneditable: int = 0  # the answer is not a whole word of the passage, so it cannot be swapped
     short_of_negatives: int = 0
 
 
@@ -166,7 +167,11 @@ class ContextBuilder:
         if new is None:
             self.stats.skipped_no_replacement += 1
             return None
-        edited = edit_passage(gold, t.answer, new)
+        try:
+            edited = edit_passage(gold, t.answer, new)
+        except DataFormatError:
+            self.stats.skipped_uneditable += 1
+            return None
         if kind == "counterfactual":
             return ContextExample("counterfactual", passages=[edited] + others[: self.k - 1], target=new,
                                   answers=[new], edited=new, **base)

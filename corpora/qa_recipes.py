@@ -52,9 +52,9 @@ _DEFINITION = re.compile(r"^(?P<subj>.+?) (?P<verb>is|was|are|were) (?:a|an|the)
 _YEAR = re.compile(r"\b(?:in|In) (?P<year>1[0-9]{3}|20[0-2][0-9])\b")
 
 
-_CLAUSE = re.compile(r"\b(?:that|which|who|whose|where|when|known|located|characterized|characterised|used|"
+_CLAUSE = re.compile(r"(?<![\w-])(?:that|which|who|whose|where|when|known|located|characterized|characterised|used|"
                      r"based|provided|consisting|made|found|considered|through|with|by|for|and|between|within|"
-                     r"during|since|to|as)\b")
+                     r"during|since|to|as)(?![\w-])")
 _DANGLING = {"of", "in", "on", "at", "from", "the", "a", "an", "their", "its", "his", "her", "or"}
 
 

@@ -8,8 +8,11 @@ HELP = "evaluate a saved system on QA data (EM, F1, contains, recall@k, MRR, nDC
 def add_parser(sub) -> None:
     from ragadapt.cli.common import add_device
 
-    p = sub.add_parser("eval", help=HELP, description=HELP + ". Writes predictions.jsonl and report.json.")
-    p.add_argument("system", help="directory written by `ragadapt build`")
+    p = sub.add_parser("eval", help=HELP, description=HELP + ". Writes predictions.jsonl and report.json. "
+                       "With --faithfulness: per-category faithfulness of one or more generators on fixed "
+                       "contexts (clean, noisy, counterfactual, unanswerable, conflicting), side by side.")
+    p.add_argument("system", nargs="?", default=None,
+                   help="directory written by `ragadapt build` (optional with --faithfulness and --generator)")
     p.add_argument("--data", default=None,
                    help="JSONL of {question, answers|answer, gold_ids?, gold_doc_ids?}; default: the bundled "
                         "Wikipedia dev questions (for systems built on `wiki`)")
@@ -18,10 +21,60 @@ def add_parser(sub) -> None:
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N examples only")
     p.add_argument("--retrieval-only", action="store_true", help="skip generation; retrieval metrics only")
     p.add_argument("--batch-size", type=int, default=None, help="questions per batch (default: as saved)")
+    f = p.add_argument_group("faithfulness")
+    f.add_argument("--faithfulness", action="store_true",
+                   help="evaluate context faithfulness; --data is a contexts JSONL such as "
+                        "OUTPUT_DIR/data/test.jsonl of `ragadapt train generator-contextual`")
+    f.add_argument("--generator", action="append", default=None, metavar="NAME",
+                   help="generator(s) to compare (alias, directory or hub id; repeatable; default: the system's)")
+    f.add_argument("--judge", default=None, help="a generator used as LLM judge of support by the context")
+    f.add_argument("--general-texts", type=int, default=40,
+                   help="held-out general texts for the forgetting check (0 to skip; default: 40)")
     add_device(p)
 
 
+def run_faithfulness(args) -> int:
+    import json
+    from pathlib import Path
+
+    from ragadapt.errors import DataFormatError
+    from ragadapt.eval.faithfulness import evaluate_faithfulness, markdown_table
+    from ragadapt.generation import load_generator
+    from ragadapt.training.contextual import general_texts, load_test
+
+    if not args.data:
+        raise DataFormatError("--faithfulness needs --data: a contexts JSONL (e.g. runs/contextual/data/test.jsonl)")
+    names = args.generator
+    if not names:
+        if not args.system:
+            raise DataFormatError("give a system directory or --generator")
+        from ragadapt.manifest import read_manifest
+
+        part = read_manifest(args.system, "rag-system", verify_hashes=False)["components"].get("generator", {})
+        names = [str(Path(args.system) / part["dir"]) if "dir" in part else part.get("ref")]
+    examples = load_test(Path(args.data))[: args.limit]
+    judge = load_generator(args.judge, device=args.device) if args.judge else None
+    texts = general_texts(args.general_texts) if args.general_texts else []
+    summaries = {}
+    for name in names:
+        summaries[name], _ = evaluate_faithfulness(load_generator(name, device=args.device), examples,
+                                                   judge_generator=judge, general_texts=texts)
+    out = Path(args.out or "runs/faithfulness")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(summaries, indent=2))
+    table = markdown_table(summaries)
+    (out / "report.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
 def run(args) -> int:
+    if args.faithfulness:
+        return run_faithfulness(args)
+    if not args.system:
+        from ragadapt.errors import DataFormatError
+
+        raise DataFormatError("give the system directory to evaluate")
     import json
     from pathlib import Path
 

@@ -77,3 +77,24 @@ def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_genera
     after = TransformersGenerator.load(str(result.final_dir), device="cpu").model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.0."))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.1."))
+
+
+def test_eval_faithfulness_cli(tmp_path, tiny_generator_dir, capsys):
+    from ragadapt.cli.main import main
+    from ragadapt.corpora.contexts import ContextBuilder
+    from ragadapt.corpora.qa_recipes import QATriple
+
+    seurat = Passage(id="j#0", doc_id="j", title="Jatte", text="La Grande Jatte is a painting by Georges Seurat.")
+    eiffel = Passage(id="e#0", doc_id="e", title="Eiffel", text="The tower was built by Gustave Eiffel.")
+    neg = [Passage(id="n#0", doc_id="n", text="Rivers flow to the sea.")]
+    triples = [QATriple("Who painted La Grande Jatte?", "Georges Seurat", seurat, "person"),
+               QATriple("Who built the tower?", "Gustave Eiffel", eiffel, "person")]
+    examples = ContextBuilder(lambda ts, k: [neg for _ in ts], k=2).build(triples, all_kinds=True)
+    data = tmp_path / "test.jsonl"
+    data.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in examples))
+    assert main(["-q", "eval", "--faithfulness", "--data", str(data), "--generator", str(tiny_generator_dir),
+                 "--generator", str(tiny_generator_dir), "--general-texts", "2", "--out", str(tmp_path / "rep")]) == 0
+    out = capsys.readouterr().out
+    assert "| abstention on unanswerable |" in out and "| general-text NLL (forgetting) |" in out
+    assert len(json.loads((tmp_path / "rep" / "report.json").read_text())) == 1  # same name twice: one column
+    assert main(["eval", "--faithfulness"]) == 2
