@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MASKINGS = ("assistant", "template", "none")
 IGNORE = -100
+_WARNED_NO_TEMPLATE: set[int] = set()
 
 
 def to_messages(example: dict) -> list[dict[str, str]]:
@@ -48,6 +49,10 @@ def render_chat(tokenizer, messages: list[dict[str, str]]) -> tuple[str, list[tu
     if tokenizer.chat_template:
         text = tokenizer.apply_chat_template(messages, tokenize=False)
     else:
+        if id(tokenizer) not in _WARNED_NO_TEMPLATE:
+            log.warning("the tokenizer has no chat template; training with a plain 'Role: text' template "
+                        "(the same one generation falls back to)")
+            _WARNED_NO_TEMPLATE.add(id(tokenizer))
         text = plain_chat(messages[:-1]) + " " + messages[-1]["content"] if messages[-1]["role"] == "assistant" \
             else plain_chat(messages)
         text += tokenizer.eos_token or ""

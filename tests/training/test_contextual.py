@@ -73,8 +73,13 @@ def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_genera
     assert "| abstention on unanswerable |" in (tmp_path / "ctx" / "report.md").read_text()
     # the trained model loads into a RAGSystem; frozen layers did not move, the others did
     from ragadapt.generation import TransformersGenerator
+    from ragadapt.retrievers import BM25Retriever
+    from ragadapt.system import RAGSystem
 
-    after = TransformersGenerator.load(str(result.final_dir), device="cpu").model.state_dict()
+    trained = TransformersGenerator.load(str(result.final_dir), device="cpu")
+    system = RAGSystem(BM25Retriever.build([Passage(id="p#0", text="Paris is in France.")]), trained)
+    assert isinstance(system.answer(["Where is Paris?"])[0].text, str)
+    after = trained.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.0."))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.1."))
 
