@@ -128,20 +128,24 @@ class TransformersGenerator:
         result = torch.zeros(len(pairs), dtype=torch.float32)
         pad = self.tokenizer.pad_token_id
         for batch in self._batches([len(c) + len(t) for c, t in pairs], batch_size):
+            # Left padding puts every target at the end of its row, so the LM head and the softmax run on
+            # the last `keep` positions only (the full-vocabulary softmax over the prompt is most of the cost).
             width = max(len(pairs[i][0]) + len(pairs[i][1]) for i in batch)
+            keep = max(len(pairs[i][1]) for i in batch) + 1
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):  # right padding
-                seq = pairs[i][0] + pairs[i][1]
-                ids[row, : len(seq)] = torch.tensor(seq)
-                mask[row, : len(seq)] = 1
-            with torch.no_grad():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-            logprobs = torch.log_softmax(logits.float(), dim=-1)
             for row, i in enumerate(batch):
-                ctx, tgt = pairs[i]
-                positions = torch.arange(len(ctx) - 1, len(ctx) + len(tgt) - 1, device=logprobs.device)
-                token_lp = logprobs[row, positions, torch.tensor(tgt, device=logprobs.device)]
+                seq = pairs[i][0] + pairs[i][1]
+                ids[row, width - len(seq):] = torch.tensor(seq)
+                mask[row, width - len(seq):] = 1
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)  # positions restart at each row's first real token
+            with torch.no_grad():
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                    position_ids=positions.to(self.device), logits_to_keep=keep).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)  # [B, keep, V]; row j predicts token width-keep+j+1
+            for row, i in enumerate(batch):
+                tgt = torch.tensor(pairs[i][1], device=logprobs.device)
+                token_lp = logprobs[row, keep - 1 - len(tgt):keep - 1].gather(-1, tgt[:, None])[:, 0]
                 result[i] = token_lp.sum() if reduction == "sum" else token_lp.mean()
         return result
 
