@@ -1,8 +1,10 @@
 """QA triples (question, answer, gold passage) from any corpus, without a hub.
 
-Two recipes:
+Three recipes:
   template_qa  patterns over the first sentences of each document ("X is a Y" -> "What is X?" / "Y";
                "... in 1889 ..." -> a year question). Deterministic, fast, answers are exact spans.
+  entity_qa    the reverse, Jeopardy style: "X is a Y that Z." -> "What is the Y that Z?" / "X". The question
+               does not name the document, so finding it takes real retrieval (retriever training data).
   llm_qa       self-instruct: any Generator writes "Question: ... Answer: ..." for a passage; items whose
                answer is not a span of the passage, or whose question gives the answer away, are dropped.
 Every triple keeps its source document id, so `split_by_document` can hold out whole documents.
@@ -101,6 +103,49 @@ def template_qa(passages: Iterable[Passage], stats: RecipeStats | None = None) -
     stats.triples += len(kept)
     log.info("template QA: %d triples from %d documents (%s)", len(kept), stats.documents, stats.rejected)
     return kept
+
+
+_ENTITY_DEFINITION = re.compile(r"^(?P<subj>.+?) (?P<verb>is|was|are|were) (?:a|an|the) (?P<rest>[^;]+?)\.?$")
+_PERSON = re.compile(r"\b(?:he|she|his|her)\b")
+_PARENTHESES = re.compile(r"\s*\([^)]*\)")
+
+
+def entity_qa(passages: Iterable[Passage], stats: RecipeStats | None = None, min_words: int = 5,
+              max_words: int = 35) -> list[QATriple]:
+    """"Who/What is the <description>?" -> the document's title (parentheses dropped), from the first
+    sentence of each document's lead passage. Kept only when the description has `min_words`..`max_words`
+    words and does not contain the answer."""
+    stats = stats if stats is not None else RecipeStats()
+    out: list[QATriple] = []
+    seen_docs: set[str] = set()
+    for p in passages:
+        if p.doc_id in seen_docs or not p.title:
+            continue
+        seen_docs.add(p.doc_id)
+        stats.documents += 1
+        first = (_SENTENCE.split(p.text.strip()) or [""])[0]
+        m = _ENTITY_DEFINITION.match(first)
+        answer = _PARENTHESES.sub("", p.title).strip()
+        if not m or not (m.group("subj").startswith(answer) or answer.startswith(_PARENTHESES.sub("", m.group("subj")))):
+            stats.reject("no 'X is a ...' first sentence")
+            continue
+        rest = m.group("rest").strip()
+        if not min_words <= len(rest.split()) <= max_words:
+            stats.reject("description too short or too long")
+        elif answer.lower() in rest.lower():
+            stats.reject("question contains the answer")
+        elif answer not in p.text:
+            stats.answer_not_in_passage += 1
+        else:
+            wh = "Who" if _PERSON.search(p.text[:600]) else "What"
+            verb = "was" if m.group("verb") in ("was", "were") else "is"
+            out.append(QATriple(f"{wh} {verb} the {rest}?", answer, p, "entity"))
+    stats.triples += len(out)
+    log.info("entity QA: %d triples from %d documents (%s)", len(out), stats.documents, stats.rejected)
+    return out
+
+
+RECIPES = {"template": template_qa, "entity": entity_qa}
 
 
 LLM_PROMPT = ("Write one question that the passage answers, and its short answer copied from the passage.\n\n"

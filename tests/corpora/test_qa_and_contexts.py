@@ -3,7 +3,7 @@
 import pytest
 
 from ragadapt.corpora.contexts import ABSTAIN, ContextBuilder, conflict_target, edit_passage, window_around
-from ragadapt.corpora.qa_recipes import QATriple, RecipeStats, llm_qa, split_by_document, template_qa
+from ragadapt.corpora.qa_recipes import QATriple, RecipeStats, entity_qa, llm_qa, split_by_document, template_qa
 from ragadapt.errors import DataFormatError
 from ragadapt.types import Passage
 
@@ -24,6 +24,22 @@ def test_template_recipe_exact():
         ("definition", "What is Eiffel Tower?", "lattice tower in Paris"),  # the year sentence lacks the title
     ]
     assert stats.documents == 2 and stats.triples == 3
+
+
+def test_entity_recipe_asks_for_the_title_without_naming_it():
+    mahmud = Passage(id="m#0", title="Mahmud II", doc_id="m", text="Mahmud II was the sultan of the Ottoman Empire "
+                     "from 1808 until his death in 1839. He reformed the army.")
+    java = Passage(id="j#0", title="Java (programming language)", doc_id="j",
+                   text="Java is a high-level, general-purpose programming language with classes. It is typed.")
+    short = Passage(id="s#0", title="Ant", doc_id="s", text="Ant is an insect. Ants live in colonies.")
+    naming = Passage(id="n#0", title="Ra", doc_id="n", text="Ra is the god worshipped as Ra in the city of Heliopolis.")
+    stats = RecipeStats()
+    triples = entity_qa([mahmud, java, short, naming, EIFFEL], stats)
+    assert [(t.question, t.answer) for t in triples] == [
+        ("Who was the sultan of the Ottoman Empire from 1808 until his death in 1839?", "Mahmud II"),
+        ("What is the high-level, general-purpose programming language with classes?", "Java"),
+    ]
+    assert stats.rejected == {"description too short or too long": 2, "question contains the answer": 1}
 
 
 class Scripted:
