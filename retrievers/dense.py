@@ -76,10 +76,13 @@ class DenseRetriever:
             raise
 
     def reembed(self, show_progress: bool = False) -> None:
-        """Rebuild the index from the current embedder (after the document encoder was trained)."""
-        passages, self.store = self.store.passages, PassageStore()
-        self.index = VectorIndex(self.embedder.dim, self.index.spec)
-        self.add(passages, show_progress=show_progress)
+        """Rebuild the index from the current embedder (after the document encoder was trained, or its
+        dimension changed). The old index stays in place if encoding fails."""
+        vectors = self.embedder.encode_docs([p.contents for p in self.store.passages], self.batch_size,
+                                            show_progress)
+        index = VectorIndex(self.embedder.dim, self.index.spec)
+        index.add(vectors)
+        self.index = index
 
     def search(self, queries: Sequence[str], k: int) -> list[list[Hit]]:
         if not queries:
@@ -88,8 +91,11 @@ class DenseRetriever:
         scores, rows = self.index.search(q, k)
         return hits_from_rows(self.store, scores, rows)
 
-    def save(self, directory: str | Path, save_embedder: bool = False) -> None:
-        """Write atomically. `save_embedder` stores the embedder's weights too (needed after training)."""
+    def save(self, directory: str | Path, save_embedder: bool | None = None) -> None:
+        """Write atomically. `save_embedder` stores the embedder's weights too (default: when they were
+        trained or loaded from a saved index, i.e. when no model name can re-load them)."""
+        if save_embedder is None:
+            save_embedder = self.embedder.modified or self.embedder.asymmetric
         with atomic_dir(directory) as tmp:
             vectors_file = self.index.save(tmp)
             self.store.save(tmp)
@@ -112,9 +118,14 @@ class DenseRetriever:
             source = str(directory / m["embedder_dir"]) if m.get("embedder_dir") else m["embedder"]
             embedder = Embedder.load(source, device=device, query_prefix=m.get("query_prefix", ""),
                                      doc_prefix=m.get("doc_prefix", ""))
-            embedder.name = m["embedder"]
+            embedder.name, embedder.modified = m["embedder"], bool(m.get("embedder_dir"))
         elif isinstance(embedder, str):
             embedder = Embedder.load(embedder, device=device)
+        if embedder.dim != m["dim"]:
+            raise ManifestError(
+                f"{directory}: the index holds {m['dim']}-d vectors but embedder '{embedder.name}' makes "
+                f"{embedder.dim}-d ones; re-embed the passages with it (DenseRetriever.reembed, or "
+                f"`ragadapt build`) or load the index with the embedder it was built with")
         read_manifest(directory, cls.kind, {"embedder": embedder.name, "dim": embedder.dim}, verify_hashes=False)
         index = VectorIndex.load(directory, m["dim"], IndexSpec.from_dict(m["index"]), device)
         store = PassageStore.load(directory)

@@ -10,17 +10,37 @@ import numpy as np
 from ragadapt.errors import UnknownModelError
 from ragadapt.models import hub_load_hint, resolve_model
 
+QUERY_SUBDIR = "query_encoder"
+
 
 class Embedder:
     """Encodes queries and documents into L2-normalised float32 vectors (inner product = cosine).
 
     `query_prefix`/`doc_prefix` serve models trained with instructions (e5: "query: ", "passage: ").
+    `query_model` makes it asymmetric: queries go through their own (e.g. LSR-trained) copy while
+    documents keep the encoder the index was built with, so no re-embedding is needed.
+    `modified` marks weights that no name can re-load (trained, or read from a saved system): saving a
+    retriever then stores them.
     """
 
-    def __init__(self, model, name: str, query_prefix: str = "", doc_prefix: str = ""):
+    def __init__(self, model, name: str, query_prefix: str = "", doc_prefix: str = "", query_model=None,
+                 modified: bool = False):
         self.model = model
+        self.query_model = query_model if query_model is not None else model
         self.name = name
         self.query_prefix, self.doc_prefix = query_prefix, doc_prefix
+        self.modified = modified
+
+    @property
+    def asymmetric(self) -> bool:
+        return self.query_model is not self.model
+
+    def split_query_encoder(self) -> None:
+        """Give queries a trainable copy of the encoder; documents keep the original (frozen) one."""
+        import copy
+
+        if not self.asymmetric:
+            self.query_model = copy.deepcopy(self.model)
 
     @classmethod
     def load(
@@ -31,15 +51,23 @@ class Embedder:
         from ragadapt.device import default_device
 
         path = resolve_model(name, kind="embedder")
+        device = device or default_device()
         try:
-            model = SentenceTransformer(path, device=device or default_device(), trust_remote_code=trust_remote_code)
+            model = SentenceTransformer(path, device=device, trust_remote_code=trust_remote_code)
         except OSError as e:
             raise UnknownModelError(hub_load_hint(name, "embedder")) from e
-        return cls(model, name, **prefixes)
+        query_dir = Path(path) / QUERY_SUBDIR
+        query_model = SentenceTransformer(str(query_dir), device=device, trust_remote_code=trust_remote_code) \
+            if query_dir.is_dir() else None
+        return cls(model, name, query_model=query_model, **prefixes)
 
     @property
     def module(self):
-        """The torch module (for freezing and training)."""
+        """The torch module(s) (for freezing and training): both encoders when they are separate."""
+        if self.asymmetric:
+            import torch
+
+            return torch.nn.ModuleDict({"query": self.query_model, "document": self.model})
         return self.model
 
     @property
@@ -54,18 +82,21 @@ class Embedder:
     def max_tokens(self) -> int:
         return int(self.model.max_seq_length)
 
-    def _encode(self, texts: Sequence[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        vectors = self.model.encode(
+    def _encode(self, model, texts: Sequence[str], batch_size: int, show_progress: bool) -> np.ndarray:
+        vectors = model.encode(
             list(texts), batch_size=batch_size, show_progress_bar=show_progress,
             normalize_embeddings=True, convert_to_numpy=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        return self._encode([self.query_prefix + t for t in texts], batch_size, show_progress)
+        return self._encode(self.query_model, [self.query_prefix + t for t in texts], batch_size, show_progress)
 
     def encode_docs(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        return self._encode([self.doc_prefix + t for t in texts], batch_size, show_progress)
+        return self._encode(self.model, [self.doc_prefix + t for t in texts], batch_size, show_progress)
 
     def save(self, directory: str | Path) -> None:
+        """The document encoder in `directory`, a separate query encoder in `directory/query_encoder`."""
         self.model.save(str(directory))
+        if self.asymmetric:
+            self.query_model.save(str(Path(directory) / QUERY_SUBDIR))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-HELP = "train a model: cpt, sft, dpo, grpo, rloo, generator-contextual (YAML configs; key=value overrides)"
+HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug "
+        "(YAML configs; key=value overrides)")
 
 CONFIG_CLASSES = {"cpt": "LMConfig", "sft": "LMConfig", "dpo": "DPOTrainConfig", "grpo": "RLConfig",
-                  "rloo": "RLConfig", "generator-contextual": "ContextualConfig"}
+                  "rloo": "RLConfig", "generator-contextual": "ContextualConfig", "retriever-replug": "ReplugConfig"}
 
 
 def add_parser(sub) -> None:

@@ -7,6 +7,7 @@ from ragadapt.training.config import (
     ContextualConfig, DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
     load_config,
 )
+from ragadapt.training.retrieval.config import ReplugConfig
 
 
 def methods() -> dict:
@@ -14,6 +15,7 @@ def methods() -> dict:
     from ragadapt.training.contextual import train_contextual
     from ragadapt.training.dpo import train_dpo
     from ragadapt.training.lm import train_lm
+    from ragadapt.training.retrieval.replug import train_replug
     from ragadapt.training.rl import train_rl
 
     return {
@@ -23,12 +25,13 @@ def methods() -> dict:
         "grpo": (RLConfig, lambda cfg: train_rl(cfg, "grpo")),
         "rloo": (RLConfig, lambda cfg: train_rl(cfg, "rloo")),
         "generator-contextual": (ContextualConfig, train_contextual),
+        "retriever-replug": (ReplugConfig, train_replug),
     }
 
 
-METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual")
+METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual", "retriever-replug")
 
 __all__ = [
-    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ScheduleConfig", "Source",
+    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ReplugConfig", "ScheduleConfig", "Source",
     "StageConfig", "TrainConfig", "load_config", "methods",
 ]

@@ -117,12 +117,17 @@ def resume_point(resume: str, output_dir: Path) -> str | None:
 
 def run(trainer, cfg: TrainConfig, output_dir: Path, metrics_path: Path, stage: str | None = None,
         schedule: ScheduleConfig | None = None) -> int:
-    """Train with metrics and the NaN guard; returns the global step reached."""
+    """Train with metrics, the LR schedule and the NaN guard; returns the global step reached."""
+    apply_schedule(trainer, schedule or cfg.schedule)
+    return train_guarded(trainer, cfg.resume, output_dir, metrics_path, stage)
+
+
+def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, stage: str | None = None) -> int:
+    """Any transformers-style trainer (TRL, sentence-transformers): metrics to JSONL, resume, NaN guard."""
     guard = NanGuard()
     trainer.add_callback(JsonlMetrics(metrics_path, stage))
     trainer.add_callback(guard)
-    apply_schedule(trainer, schedule or cfg.schedule)
-    trainer.train(resume_from_checkpoint=resume_point(cfg.resume, output_dir))
+    trainer.train(resume_from_checkpoint=resume_point(resume, output_dir))
     if guard.bad_step is not None:
         from transformers.trainer_utils import get_last_checkpoint
 

@@ -1,0 +1,55 @@
+"""Configs of the retriever-alignment routines (loaded like every training config: YAML + key=value)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragadapt.training.config import _help
+
+
+def _st_trainer_defaults() -> dict:
+    return {"per_device_train_batch_size": 32, "num_train_epochs": 1, "learning_rate": 2e-5,
+            "warmup_steps": 0.1, "logging_steps": 5, "save_steps": 200}
+
+
+@dataclass
+class RetrieverDataConfig:
+    """Questions, candidates and the frozen LM that scores them (shared by REPLUG, RA-DIT, the reranker)."""
+
+    system: str = _help("saved RAG system to adapt (built from `corpus` with the default embedder when the "
+                        "directory does not exist)", "runs/wiki")
+    corpus: str = _help("corpus used when `system` has to be built", "wiki")
+    output_dir: str = _help("data, LM-score cache, checkpoints, the trained system and report.md go here",
+                            "runs/retriever-replug")
+    scorer: str = _help("the frozen generator whose answer likelihoods supervise the retriever", "smollm2-135m-instruct")
+    scorer_dtype: str = _help("auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32", "auto")
+    recipe: str = _help("QA recipe over the corpus: entity (questions that do not name their document; "
+                        "default), template, or a .jsonl of {question, answers, gold_doc_ids}", "entity")
+    max_train: int = _help("training questions", 1200)
+    max_test: int = _help("held-out questions (from held-out documents)", 300)
+    test_fraction: float = _help("share of documents held out", 0.2)
+    dev_set: str | None = _help("extra hand-written evaluation set (.jsonl); default: the bundled dev set",
+                                "bundled")
+    k: int = _help("candidates per question (the retriever's top-k)", 8)
+    max_prompt_tokens: int = _help("prompt budget of one (passage, question) scoring prompt", 384)
+    score_batch_size: int = _help("pairs per LM forward pass", 8)
+    answer_k: int = _help("passages given to the generator in the end-to-end evaluation", 1)
+    max_answer_eval: int = _help("held-out questions answered end to end (generation is the slow part)", 200)
+    evaluate: bool = _help("evaluate before and after training", True)
+    seed: int = _help("seed for splits, shuffling and initialisation", 42)
+    resume: str = _help("auto (reuse finished rounds and the last checkpoint) or never", "auto")
+
+
+@dataclass
+class ReplugConfig(RetrieverDataConfig):
+    """REPLUG LSR (or the contrastive baseline) for the retriever of a RAG system."""
+
+    loss: str = _help("lsr (KL to the LM's preference over the top-k) or contrastive "
+                      "(MultipleNegativesRankingLoss on gold passages + the hardest retrieved negative)", "lsr")
+    encoders: str = _help("query (train a query-encoder copy; documents and the index stay as built) or both "
+                          "(train the shared encoder; the index is re-embedded after every round)", "query")
+    tau_r: float = _help("retrieval temperature: softmax(sim / tau_r)", 0.05)
+    tau_lm: float = _help("LM temperature: softmax(log P(answer | passage, question) / tau_lm)", 1.0)
+    rounds: int = _help("refresh rounds: candidates are re-retrieved with the current retriever (hard "
+                        "negatives), LM-scored (cache), trained on; synchronous re-embedding for `both`", 2)
+    trainer: dict = _help("SentenceTransformerTrainingArguments fields, per round", factory=_st_trainer_defaults)

@@ -1,0 +1,143 @@
+"""Questions and candidates for retriever alignment: QA splits from the system's own corpus, the
+retriever's current top-k per question, and the training rows of each loss."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ragadapt.atomic import atomic_write_text
+from ragadapt.errors import DataFormatError
+from ragadapt.types import Hit, QAExample
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CandidateStats:
+    """What happened to each training question (skips are counted, never silent)."""
+
+    questions: int = 0
+    used: int = 0
+    too_few_candidates: int = 0  # < 2 hits: a softmax over one passage carries no signal
+    short_lists: int = 0  # fewer than k hits: padded and masked
+    no_signal: int = 0  # every candidate got the same LM score
+    no_gold_passage: int = 0  # contrastive only: the gold document is not in the index
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_or_build_system(system_dir: str, corpus: str):
+    """The RAG system to adapt, retrieval part only; built and saved first when missing."""
+    from ragadapt.system import RAGSystem
+
+    if not (Path(system_dir) / "manifest.json").exists():
+        log.info("no system at %s: building it from corpus %r", system_dir, corpus)
+        RAGSystem.build(corpus).save(system_dir)
+    system = RAGSystem.load(system_dir, generator=False)
+    from ragadapt.retrievers import DenseRetriever
+
+    if not isinstance(system.retriever, DenseRetriever):
+        raise ValueError(f"{system_dir}: retriever alignment trains a dense retriever; this system's retriever "
+                         f"is {type(system.retriever).__name__}")
+    return system
+
+
+def _write(path: Path, examples: list[QAExample]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in examples))
+
+
+def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: int, test_fraction: float,
+              seed: int) -> tuple[list[QAExample], list[QAExample]]:
+    """Train/test questions, held out by document; written to out_dir/data and reused when present."""
+    from ragadapt.corpora.qa_recipes import RECIPES, RecipeStats, split_by_document
+    from ragadapt.eval.data import load_qa_jsonl
+
+    train_path, test_path = out_dir / "data" / "train.jsonl", out_dir / "data" / "test.jsonl"
+    if train_path.exists() and test_path.exists():
+        return load_qa_jsonl(train_path), load_qa_jsonl(test_path)
+    if recipe.endswith(".jsonl"):
+        examples = load_qa_jsonl(recipe)
+        docs = sorted({d for e in examples for d in e.gold_doc_ids} or {e.id for e in examples})
+        random.Random(seed).shuffle(docs)
+        held = set(docs[: max(1, round(len(docs) * test_fraction))])
+        test = [e for e in examples if set(e.gold_doc_ids or [e.id]) & held]
+        train = [e for e in examples if not set(e.gold_doc_ids or [e.id]) & held]
+    elif recipe in RECIPES:
+        stats = RecipeStats()
+        triples = RECIPES[recipe](retriever.store.passages, stats)
+        train_t, test_t = split_by_document(triples, test_fraction, seed)
+        train, test = ([QAExample(t.question, [t.answer], id=f"{recipe}-{t.passage.id}", gold_doc_ids=[t.passage.doc_id])
+                        for t in ts] for ts in (train_t, test_t))
+    else:
+        raise DataFormatError(f"unknown recipe {recipe!r}: entity, template or a .jsonl file", field="recipe")
+    rng = random.Random(seed)
+    rng.shuffle(train)
+    rng.shuffle(test)
+    train, test = train[:max_train], test[:max_test]
+    if not train:
+        raise DataFormatError(f"recipe {recipe!r} gave no training questions", field="recipe")
+    _write(train_path, train)
+    _write(test_path, test)
+    log.info("questions: %d train, %d held out (documents held out: %.0f%%)", len(train), len(test),
+             100 * test_fraction)
+    return train, test
+
+
+def lsr_rows(retriever, examples: list[QAExample], hits: list[list[Hit]], lm_scores: list[list[float]], k: int,
+             with_texts: bool, stats: CandidateStats) -> list[dict]:
+    """Rows for LSRLoss: query, label [[LM scores], [index rows]] padded with NaN to k, p0..p{k-1}."""
+    rows = []
+    for ex, hs, scores in zip(examples, hits, lm_scores):
+        stats.questions += 1
+        hs, scores = hs[:k], scores[:k]
+        if len(hs) < 2:
+            stats.too_few_candidates += 1
+            continue
+        if max(scores) - min(scores) < 1e-6:
+            stats.no_signal += 1
+            continue
+        stats.short_lists += len(hs) < k
+        pad = k - len(hs)
+        index_rows = [float(r) for r in retriever.store.rows([h.passage.id for h in hs])]
+        row = {"query": retriever.embedder.query_prefix + ex.question,
+               "label": [list(scores) + [math.nan] * pad, index_rows + [-1.0] * pad]}
+        if with_texts:
+            docs = [retriever.embedder.doc_prefix + h.passage.contents for h in hs] + [""] * pad
+            row.update({f"p{i}": d for i, d in enumerate(docs)})
+        rows.append(row)
+        stats.used += 1
+    return rows
+
+
+def contrastive_rows(retriever, examples: list[QAExample], hits: list[list[Hit]],
+                     stats: CandidateStats) -> list[dict]:
+    """(anchor, positive, negative): the gold document's passage that holds the answer (else its first),
+    and the highest-ranked retrieved passage of another document."""
+    by_doc: dict[str, list] = {}
+    for p in retriever.store.passages:
+        by_doc.setdefault(p.doc_id, []).append(p)
+    rows = []
+    q_prefix, d_prefix = retriever.embedder.query_prefix, retriever.embedder.doc_prefix
+    for ex, hs in zip(examples, hits):
+        stats.questions += 1
+        gold = [p for d in ex.gold_doc_ids for p in by_doc.get(d, [])]
+        if not gold:
+            stats.no_gold_passage += 1
+            continue
+        positive = next((p for p in gold if any(a in p.text for a in ex.answers)), gold[0])
+        golds = set(ex.gold_doc_ids)
+        negative = next((h.passage for h in hs if h.passage.doc_id not in golds), None)
+        if negative is None:
+            stats.too_few_candidates += 1
+            continue
+        rows.append({"anchor": q_prefix + ex.question, "positive": d_prefix + positive.contents,
+                     "negative": d_prefix + negative.contents})
+        stats.used += 1
+    return rows

@@ -1,0 +1,149 @@
+"""`ragadapt train retriever-replug`: align a dense retriever with a frozen LM (REPLUG LSR), or train the
+contrastive baseline on the same questions.
+
+Each round: retrieve the top-k for every training question with the *current* retriever (so the
+candidates are the hard negatives it now confuses), LM-score the (passage, question) pairs not in the
+cache, train one pass with the sentence-transformers trainer, and, when the document encoder changed,
+re-embed the index (synchronously, at the end of the round). Finished rounds are saved and reused.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from ragadapt.errors import DataFormatError
+from ragadapt.training.retrieval.config import ReplugConfig, RetrieverDataConfig
+from ragadapt.training.retrieval.data import (
+    CandidateStats, contrastive_rows, load_or_build_system, lsr_rows, qa_splits,
+)
+
+log = logging.getLogger(__name__)
+
+ROUND_RETRIEVER = "retriever"
+
+
+def load_scorer(name: str, dtype: str = "auto"):
+    """A frozen generator for LM scores (and the end-to-end evaluation)."""
+    import torch
+
+    from ragadapt.device import default_device, scoring_dtype
+    from ragadapt.generation import TransformersGenerator
+
+    device = default_device()
+    choice = {"auto": scoring_dtype(device), "bf16": torch.bfloat16, "fp32": torch.float32}
+    if dtype not in choice:
+        raise DataFormatError(f"scorer_dtype must be auto, bf16 or fp32, got {dtype!r}", field="scorer_dtype")
+    generator = TransformersGenerator.load(name, dtype=choice[dtype])
+    generator.module.requires_grad_(False)
+    return generator
+
+
+def make_scorer(generator, cfg: RetrieverDataConfig, cache_name: str):
+    from ragadapt.prompts import RAGPrompt
+    from ragadapt.training.retrieval.scoring import LMScorer
+
+    return LMScorer(generator, RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens),
+                    cache=Path(cfg.output_dir) / "lm_scores" / f"{cache_name}.jsonl", batch_size=cfg.score_batch_size)
+
+
+def _check(cfg: ReplugConfig) -> None:
+    if cfg.loss not in ("lsr", "contrastive"):
+        raise DataFormatError(f"loss must be lsr or contrastive, got {cfg.loss!r}", field="loss")
+    if cfg.encoders not in ("query", "both"):
+        raise DataFormatError(f"encoders must be query or both, got {cfg.encoders!r}", field="encoders")
+    if cfg.loss == "contrastive" and cfg.encoders == "query":
+        raise DataFormatError("the contrastive baseline (MultipleNegativesRankingLoss) trains the shared encoder: "
+                              "set encoders=both", field="encoders")
+    if cfg.k < 2:
+        raise DataFormatError("k must be >= 2 (a distribution over one passage carries no signal)", field="k")
+
+
+def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path, stage: str,
+                stats: CandidateStats) -> int:
+    """One refresh round on `retriever` (changed in place); returns the steps trained."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    from ragadapt.training.retrieval.lsr import LSRLoss
+    from ragadapt.training.runner import METRICS, train_guarded, trl_args
+
+    embedder = retriever.embedder
+    if cfg.encoders == "query":
+        embedder.split_query_encoder()
+    model = embedder.query_model
+    hits = retriever.search([e.question for e in examples], cfg.k)
+    if cfg.loss == "lsr":
+        scores = scorer.score([e.question for e in examples], [e.answers[0] for e in examples], hits)
+        rows = lsr_rows(retriever, examples, hits, scores, cfg.k, cfg.encoders == "both", stats)
+        doc_vectors = torch.from_numpy(retriever.index.vectors()) if cfg.encoders == "query" else None
+        loss = LSRLoss(model, cfg.tau_r, cfg.tau_lm, doc_vectors=doc_vectors)
+    else:
+        rows = contrastive_rows(retriever, examples, hits, stats)
+        loss = MultipleNegativesRankingLoss(model)
+    log.info("%s: %s", stage, stats.to_dict())
+    if not rows:
+        raise DataFormatError(f"no usable training question in {stage} ({stats.to_dict()})")
+    model.requires_grad_(True)
+    args = trl_args(SentenceTransformerTrainingArguments, cfg, round_dir, {"logging_steps": 5})
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=loss)
+    step = train_guarded(trainer, cfg.resume, round_dir, Path(cfg.output_dir) / METRICS, stage)
+    model.eval()
+    embedder.modified = True
+    if cfg.encoders == "both":
+        start = time.perf_counter()
+        retriever.reembed(show_progress=True)
+        log.info("%s: index re-embedded in %.1f s", stage, time.perf_counter() - start)
+    return step
+
+
+def align_retriever(retriever, examples, cfg: ReplugConfig, scorer, out: Path, prefix: str = "round") -> tuple:
+    """All rounds; a finished round (its saved retriever) is loaded instead of retrained."""
+    from ragadapt.retrievers import DenseRetriever
+
+    steps, stats = 0, {}
+    for r in range(cfg.rounds):
+        round_dir = out / f"{prefix}{r}"
+        saved = round_dir / ROUND_RETRIEVER
+        if cfg.resume != "never" and (saved / "manifest.json").exists():
+            log.info("%s: finished earlier, loading %s", round_dir.name, saved)
+            retriever = DenseRetriever.load(saved)
+            continue
+        round_stats = CandidateStats()
+        steps += train_round(retriever, examples, cfg, scorer, round_dir, round_dir.name, round_stats)
+        stats[round_dir.name] = round_stats.to_dict()
+        retriever.save(saved)
+    return retriever, steps, stats
+
+
+def train_replug(cfg: ReplugConfig):
+    from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
+    from ragadapt.training.runner import finish
+
+    _check(cfg)
+    out = Path(cfg.output_dir)
+    system = load_or_build_system(cfg.system, cfg.corpus)
+    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    dev = dev_examples(cfg.dev_set)
+    generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
+    scorer = make_scorer(generator, cfg, "scorer")
+    stages = {}
+    if cfg.evaluate:
+        stages["before"] = evaluate_stage(system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval, out / "eval_before")
+    start = time.perf_counter()
+    system.retriever, steps, stats = align_retriever(system.retriever, train, cfg, scorer, out)
+    train_seconds = time.perf_counter() - start
+    final = out / "system"
+    system.save(final)
+    extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "rounds": stats,
+             "loss": cfg.loss, "encoders": cfg.encoders}
+    if cfg.evaluate:
+        stages[f"after ({cfg.loss}, {cfg.encoders})"] = evaluate_stage(
+            system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval, out / "eval_after")
+        print(write_report(out, stages, extra))
+    result = finish(out, final, steps, {"stages": stages, **extra})
+    log.info("trained retriever in %.0f s; system saved to %s", train_seconds, final)
+    return result

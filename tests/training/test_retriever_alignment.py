@@ -1,0 +1,207 @@
+"""REPLUG LSR: the loss by hand, the LM-score cache, candidate rows and their skips, index refresh,
+and the routine end to end on tiny models (query-only and both encoders, contrastive baseline)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ragadapt.training.retrieval.data import CandidateStats, lsr_rows
+from ragadapt.training.retrieval.lsr import lsr_loss
+from ragadapt.training.retrieval.scoring import LMScorer, ScoreCache
+from ragadapt.types import Hit, Passage, QAExample
+
+
+def test_lsr_loss_matches_hand_computed_kl_and_gradient():
+    # P_R = softmax([0, ln 3]) = [1/4, 3/4]; Q_LM = softmax([0, 0]) = [1/2, 1/2]
+    scores = torch.tensor([[0.0, math.log(3.0)]], requires_grad=True)
+    loss = lsr_loss(scores, torch.zeros(1, 2), tau_r=1.0, tau_lm=1.0)
+    assert loss.item() == pytest.approx(0.5 * math.log(2.0) + 0.5 * math.log(2.0 / 3.0))  # = 0.5 ln(4/3)
+    loss.backward()
+    # dKL/ds_i = (P_R_i - Q_i) / tau_r: the over-scored passage is pushed down, the other up
+    assert scores.grad[0].tolist() == pytest.approx([-0.25, 0.25])
+
+
+def test_lsr_loss_temperatures_and_zero_at_agreement():
+    lm = torch.tensor([[-1.0, -3.0, -2.0]])
+    # retrieval scores equal to the LM scores scaled by the temperatures -> identical distributions
+    assert lsr_loss(lm * 0.05 / 2.0, lm, tau_r=0.05, tau_lm=2.0).item() == pytest.approx(0.0, abs=1e-6)
+    sharp, soft = (lsr_loss(torch.zeros(1, 3), lm, tau_lm=t).item() for t in (0.5, 5.0))
+    assert sharp > soft > 0  # a sharper LM target is further from the uniform retrieval distribution
+
+
+def test_lsr_loss_ignores_padding():
+    scores, lm = torch.tensor([[0.3, 0.1, 9.0]]), torch.tensor([[-1.0, -2.0, 0.0]])
+    mask = torch.tensor([[True, True, False]])
+    assert lsr_loss(scores, lm, mask=mask).item() == pytest.approx(lsr_loss(scores[:, :2], lm[:, :2]).item())
+
+
+class CountingGenerator:
+    """Scores a pair by whether the passage holds the answer; counts the pairs it was asked about."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def loglikelihood(self, prompts, targets, batch_size=8):
+        self.calls += len(prompts)
+        return torch.tensor([0.0 if t in p[-1]["content"] else -5.0 for p, t in zip(prompts, targets)])
+
+
+def hits(*texts):
+    return [Hit(Passage(id=f"d{i}#0", text=t, doc_id=f"d{i}"), 1.0 - i / 10, i) for i, t in enumerate(texts)]
+
+
+def test_scorer_caches_pairs_and_survives_a_torn_line(tmp_path):
+    cache = tmp_path / "scores.jsonl"
+    gen = CountingGenerator()
+    cands = [hits("Paris is in France", "Berlin"), hits("Rome", "Madrid")]
+    first = LMScorer(gen, cache=cache, show_progress=False).score(["q1", "q2"], ["Paris", "Rome"], cands)
+    assert first == [[0.0, -5.0], [0.0, -5.0]] and gen.calls == 4
+    with open(cache, "a") as f:
+        f.write('{"key": "abc", "sco')  # an interrupted append
+    again = LMScorer(gen, cache=cache, show_progress=False)
+    assert again.score(["q1", "q2"], ["Paris", "Rome"], cands) == first and gen.calls == 4
+    assert again.score(["q1"], ["Paris"], [hits("Paris is in France", "Lyon")]) == [[0.0, -5.0]] and gen.calls == 5
+    assert len(ScoreCache(cache).scores) == 5
+
+
+class Store:
+    def rows(self, ids):
+        return [int(i[1]) for i in ids]
+
+
+class FakeRetriever:
+    store = Store()
+
+    class embedder:
+        query_prefix = doc_prefix = ""
+
+
+def test_lsr_rows_pad_short_lists_and_skip_no_signal():
+    ex = [QAExample(q, ["a"]) for q in ("full", "short", "flat", "single")]
+    cands = [hits("a", "b", "c"), hits("a", "b"), hits("a", "b", "c"), hits("a")]
+    scores = [[-1.0, -2.0, -3.0], [-1.0, -2.0], [-2.0, -2.0, -2.0], [-1.0]]
+    stats = CandidateStats()
+    rows = lsr_rows(FakeRetriever(), ex, cands, scores, 3, True, stats)
+    assert [r["query"] for r in rows] == ["full", "short"]
+    assert rows[1]["label"][0][:2] == [-1.0, -2.0] and math.isnan(rows[1]["label"][0][2])
+    assert rows[1]["label"][1] == [0.0, 1.0, -1.0] and rows[1]["p2"] == ""
+    assert (stats.used, stats.short_lists, stats.no_signal, stats.too_few_candidates) == (2, 1, 1, 1)
+
+
+def test_reembed_equals_a_fresh_build(tiny_embedder_dir, corpus_docs):
+    from ragadapt.retrievers import DenseRetriever, Embedder
+
+    passages = [Passage(id=d.id, text=d.text[:300], title=d.title, doc_id=d.id) for d in corpus_docs[:60]]
+    emb = Embedder.load(str(tiny_embedder_dir), device="cpu")
+    retriever = DenseRetriever.build(passages, emb, show_progress=False)
+    with torch.no_grad():  # "training" changed the document encoder
+        for p in emb.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    retriever.reembed()
+    fresh = DenseRetriever.build(passages, emb, show_progress=False)
+    np.testing.assert_allclose(retriever.index.vectors(), fresh.index.vectors(), atol=1e-6)
+    queries = [d.title for d in corpus_docs[:10]]
+    assert [[h.passage.id for h in hs] for hs in retriever.search(queries, 5)] == \
+        [[h.passage.id for h in hs] for hs in fresh.search(queries, 5)]
+
+
+def test_saved_index_refuses_an_embedder_of_another_dimension(tmp_path, tiny_embedder, tiny_embedder_dir):
+    from sentence_transformers import SentenceTransformer, models
+
+    from ragadapt.errors import ManifestError
+    from ragadapt.retrievers import DenseRetriever, Embedder
+
+    retriever = DenseRetriever.build([Passage(id="a", text="alpha"), Passage(id="b", text="beta")], tiny_embedder,
+                                     show_progress=False)
+    retriever.save(tmp_path / "idx")
+    base = SentenceTransformer(str(tiny_embedder_dir), device="cpu")
+    wider = SentenceTransformer(modules=[*base, models.Dense(32, 48)], device="cpu")
+    with pytest.raises(ManifestError, match=r"32-d vectors .* 48-d ones; re-embed"):
+        DenseRetriever.load(tmp_path / "idx", embedder=Embedder(wider, tiny_embedder.name))
+
+
+def _system(tmp_path, tiny_embedder_dir):
+    from ragadapt.system import RAGSystem
+
+    path = tmp_path / "system"
+    RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=400, device="cpu",
+                    show_progress=False).save(path)
+    return path
+
+
+def _config(tmp_path, system, generator_dir, **extra):
+    from ragadapt.training import ReplugConfig
+    from ragadapt.training.config import from_dict
+
+    return from_dict(ReplugConfig, {
+        "system": str(system), "output_dir": str(tmp_path / "out"), "scorer": str(generator_dir),
+        "scorer_dtype": "fp32", "max_train": 32, "max_test": 8, "k": 4, "rounds": 2, "max_answer_eval": 4,
+        "dev_set": None, "trainer": {"num_train_epochs": 4, "per_device_train_batch_size": 8, "learning_rate": 3e-3,
+                                     "logging_steps": 1, "save_steps": 1000}, **extra})
+
+
+def _losses(out):
+    return [r["loss"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if "loss" in r]
+
+
+def _params(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _changed(before, module):
+    return any(not torch.equal(before[k], v) for k, v in module.state_dict().items())
+
+
+def test_replug_query_encoder_only_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.retrieval.replug import train_replug
+
+    system_dir = _system(tmp_path, tiny_embedder_dir)
+    original = RAGSystem.load(system_dir, generator=False).retriever
+    result = train_replug(_config(tmp_path, system_dir, tiny_generator_dir))
+    losses = _losses(tmp_path / "out")
+    assert len(losses) >= 8 and np.mean(losses[-3:]) < np.mean(losses[:3])
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert set(report["stages"]) == {"before", "after (lsr, query)"} and report["pairs_scored"] > 0
+    trained = RAGSystem.load(result.final_dir, generator=False).retriever
+    assert trained.embedder.asymmetric
+    q_before = _params(original.embedder.model)
+    assert _changed(q_before, trained.embedder.query_model)  # the query encoder trained
+    assert not _changed(q_before, trained.embedder.model)  # the document encoder and the index did not
+    np.testing.assert_array_equal(trained.index.vectors(), original.index.vectors())
+    assert (tmp_path / "out" / "loss.png").exists()
+
+
+def test_replug_both_encoders_reembeds_and_resumes(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+    from ragadapt.retrievers import DenseRetriever
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.retrieval.replug import train_replug
+
+    system_dir = _system(tmp_path, tiny_embedder_dir)
+    original = RAGSystem.load(system_dir, generator=False).retriever
+    cfg = _config(tmp_path, system_dir, tiny_generator_dir, encoders="both", loss="contrastive", rounds=1)
+    result = train_replug(cfg)
+    trained = RAGSystem.load(result.final_dir, generator=False).retriever
+    assert not trained.embedder.asymmetric and _changed(_params(original.embedder.model), trained.embedder.model)
+    fresh = DenseRetriever.build(trained.store.passages, trained.embedder, show_progress=False)
+    np.testing.assert_allclose(trained.index.vectors(), fresh.index.vectors(), atol=1e-5)
+    # a rerun reuses the finished round instead of training again
+    again = train_replug(cfg)
+    assert again.global_step == 0
+
+
+def test_replug_config_errors_name_the_field(tmp_path):
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training import ReplugConfig
+    from ragadapt.training.retrieval.replug import _check
+
+    with pytest.raises(DataFormatError, match="encoders=both"):
+        _check(ReplugConfig(loss="contrastive"))
+    with pytest.raises(DataFormatError, match="k must be >= 2"):
+        _check(ReplugConfig(k=1))
