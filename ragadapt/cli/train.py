@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug "
+HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug, reranker "
         "(YAML configs; key=value overrides)")
 
 CONFIG_CLASSES = {"cpt": "LMConfig", "sft": "LMConfig", "dpo": "DPOTrainConfig", "grpo": "RLConfig",
-                  "rloo": "RLConfig", "generator-contextual": "ContextualConfig", "retriever-replug": "ReplugConfig"}
+                  "rloo": "RLConfig", "generator-contextual": "ContextualConfig", "retriever-replug": "ReplugConfig",
+                  "reranker": "RerankerConfig"}
 
 
 def add_parser(sub) -> None:

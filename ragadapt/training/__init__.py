@@ -7,7 +7,7 @@ from ragadapt.training.config import (
     ContextualConfig, DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
     load_config,
 )
-from ragadapt.training.retrieval.config import ReplugConfig
+from ragadapt.training.retrieval.config import ReplugConfig, RerankerConfig
 
 
 def methods() -> dict:
@@ -16,6 +16,7 @@ def methods() -> dict:
     from ragadapt.training.dpo import train_dpo
     from ragadapt.training.lm import train_lm
     from ragadapt.training.retrieval.replug import train_replug
+    from ragadapt.training.retrieval.reranker import train_reranker
     from ragadapt.training.rl import train_rl
 
     return {
@@ -26,12 +27,14 @@ def methods() -> dict:
         "rloo": (RLConfig, lambda cfg: train_rl(cfg, "rloo")),
         "generator-contextual": (ContextualConfig, train_contextual),
         "retriever-replug": (ReplugConfig, train_replug),
+        "reranker": (RerankerConfig, train_reranker),
     }
 
 
-METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual", "retriever-replug")
+METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual", "retriever-replug",
+                "reranker")
 
 __all__ = [
-    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ReplugConfig", "ScheduleConfig", "Source",
+    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ReplugConfig", "RerankerConfig", "ScheduleConfig", "Source",
     "StageConfig", "TrainConfig", "load_config", "methods",
 ]

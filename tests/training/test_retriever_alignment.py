@@ -205,3 +205,34 @@ def test_replug_config_errors_name_the_field(tmp_path):
         _check(ReplugConfig(loss="contrastive"))
     with pytest.raises(DataFormatError, match="k must be >= 2"):
         _check(ReplugConfig(k=1))
+
+
+def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import RerankerConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.retrieval.reranker import train_reranker
+
+    system_dir = _system(tmp_path, tiny_embedder_dir)
+    original = RAGSystem.load(system_dir, generator=False).retriever
+    cfg = from_dict(RerankerConfig, {
+        "system": str(system_dir), "output_dir": str(tmp_path / "rr"), "scorer": str(tiny_generator_dir),
+        "scorer_dtype": "fp32", "base": str(tiny_embedder_dir), "max_train": 24, "max_test": 6, "k": 4,
+        "max_answer_eval": 3, "dev_set": None, "max_length": 96,
+        "trainer": {"num_train_epochs": 4, "per_device_train_batch_size": 4, "learning_rate": 3e-3, "logging_steps": 1}})
+    result = train_reranker(cfg)
+    losses = _losses(tmp_path / "rr")
+    assert len(losses) >= 8 and np.mean(losses[-3:]) < np.mean(losses[:3])
+    system = RAGSystem.load(result.final_dir, generator=False)
+    assert system.reranker is not None and system.config.fetch_k == 4
+    assert not _changed(_params(original.embedder.model), system.retriever.embedder.model)  # retriever frozen
+
+    def word_embeddings(module):
+        return next(v for k, v in module.state_dict().items() if k.endswith("word_embeddings.weight"))
+
+    assert not torch.equal(word_embeddings(system.reranker.model), word_embeddings(original.embedder.model))
+    questions = ["what is a list", "how do loops work"]
+    reranked = system.retrieve(questions, k=2)
+    candidates = system.retriever.search(questions, 4)
+    expected = system.reranker.rerank(questions, candidates, 2)
+    assert [[h.passage.id for h in hs] for hs in reranked] == [[h.passage.id for h in hs] for hs in expected]

@@ -22,6 +22,8 @@ class RetrieverDataConfig:
     output_dir: str = _help("data, LM-score cache, checkpoints, the trained system and report.md go here",
                             "runs/retriever-replug")
     scorer: str = _help("the frozen generator whose answer likelihoods supervise the retriever", "smollm2-135m-instruct")
+    score_cache: str | None = _help("directory of the LM-score cache; point runs that score with the same LM "
+                                    "at one directory to share it (default: OUTPUT_DIR/lm_scores)", None)
     scorer_dtype: str = _help("auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32", "auto")
     recipe: str = _help("QA recipe over the corpus: entity (questions that do not name their document; "
                         "default), template, or a .jsonl of {question, answers, gold_doc_ids}", "entity")
@@ -53,3 +55,21 @@ class ReplugConfig(RetrieverDataConfig):
     rounds: int = _help("refresh rounds: candidates are re-retrieved with the current retriever (hard "
                         "negatives), LM-scored (cache), trained on; synchronous re-embedding for `both`", 2)
     trainer: dict = _help("SentenceTransformerTrainingArguments fields, per round", factory=_st_trainer_defaults)
+
+
+def _ce_trainer_defaults() -> dict:
+    return {"per_device_train_batch_size": 8, "num_train_epochs": 1, "learning_rate": 5e-5,
+            "warmup_steps": 0.1, "logging_steps": 5, "save_steps": 200}
+
+
+@dataclass
+class RerankerConfig(RetrieverDataConfig):
+    """A cross-encoder reranker distilled from the frozen LM's preferences over the retriever's top-k."""
+
+    output_dir: str = _help("data, LM-score cache, checkpoints, the system with its reranker, report.md",
+                            "runs/reranker")
+    base: str = _help("encoder the cross-encoder starts from (no pretrained cross-encoder ships offline)",
+                      "minilm-l6")
+    max_length: int = _help("longest (question, passage) pair in tokens", 256)
+    tau_lm: float = _help("LM temperature of the target distribution (ListNet: softmax(labels))", 1.0)
+    trainer: dict = _help("CrossEncoderTrainingArguments fields", factory=_ce_trainer_defaults)

@@ -90,20 +90,27 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
     return train, test
 
 
-def lsr_rows(retriever, examples: list[QAExample], hits: list[list[Hit]], lm_scores: list[list[float]], k: int,
-             with_texts: bool, stats: CandidateStats) -> list[dict]:
-    """Rows for LSRLoss: query, label [[LM scores], [index rows]] padded with NaN to k, p0..p{k-1}."""
-    rows = []
+def usable(examples: list[QAExample], hits: list[list[Hit]], lm_scores: list[list[float]], k: int,
+           stats: CandidateStats):
+    """(example, top-k hits, their LM scores) for questions that carry a signal; skips are counted."""
     for ex, hs, scores in zip(examples, hits, lm_scores):
         stats.questions += 1
         hs, scores = hs[:k], scores[:k]
         if len(hs) < 2:
             stats.too_few_candidates += 1
-            continue
-        if max(scores) - min(scores) < 1e-6:
+        elif max(scores) - min(scores) < 1e-6:
             stats.no_signal += 1
-            continue
-        stats.short_lists += len(hs) < k
+        else:
+            stats.short_lists += len(hs) < k
+            stats.used += 1
+            yield ex, hs, scores
+
+
+def lsr_rows(retriever, examples: list[QAExample], hits: list[list[Hit]], lm_scores: list[list[float]], k: int,
+             with_texts: bool, stats: CandidateStats) -> list[dict]:
+    """Rows for LSRLoss: query, label [[LM scores], [index rows]] padded with NaN to k, p0..p{k-1}."""
+    rows = []
+    for ex, hs, scores in usable(examples, hits, lm_scores, k, stats):
         pad = k - len(hs)
         index_rows = [float(r) for r in retriever.store.rows([h.passage.id for h in hs])]
         row = {"query": retriever.embedder.query_prefix + ex.question,
@@ -112,8 +119,14 @@ def lsr_rows(retriever, examples: list[QAExample], hits: list[list[Hit]], lm_sco
             docs = [retriever.embedder.doc_prefix + h.passage.contents for h in hs] + [""] * pad
             row.update({f"p{i}": d for i, d in enumerate(docs)})
         rows.append(row)
-        stats.used += 1
     return rows
+
+
+def listwise_rows(examples: list[QAExample], hits: list[list[Hit]], lm_scores: list[list[float]], k: int,
+                  tau_lm: float, stats: CandidateStats) -> list[dict]:
+    """Rows for a listwise cross-encoder loss (ListNet): query, its candidates, LM scores / tau_lm."""
+    return [{"query": ex.question, "docs": [h.passage.contents for h in hs], "labels": [x / tau_lm for x in scores]}
+            for ex, hs, scores in usable(examples, hits, lm_scores, k, stats)]
 
 
 def contrastive_rows(retriever, examples: list[QAExample], hits: list[list[Hit]],

@@ -40,12 +40,17 @@ def load_scorer(name: str, dtype: str = "auto"):
     return generator
 
 
-def make_scorer(generator, cfg: RetrieverDataConfig, cache_name: str):
+def make_scorer(generator, cfg: RetrieverDataConfig, cache_name: str | None = None):
+    """An LMScorer whose cache file is named after the scoring LM (shareable through `score_cache`)."""
+    import re
+
     from ragadapt.prompts import RAGPrompt
     from ragadapt.training.retrieval.scoring import LMScorer
 
+    name = cache_name or re.sub(r"[^\w.-]+", "_", f"{cfg.scorer}-{cfg.scorer_dtype}-{cfg.max_prompt_tokens}").strip("_")
+    directory = Path(cfg.score_cache) if cfg.score_cache else Path(cfg.output_dir) / "lm_scores"
     return LMScorer(generator, RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens),
-                    cache=Path(cfg.output_dir) / "lm_scores" / f"{cache_name}.jsonl", batch_size=cfg.score_batch_size)
+                    cache=directory / f"{name}.jsonl", batch_size=cfg.score_batch_size)
 
 
 def _check(cfg: ReplugConfig) -> None:
@@ -129,7 +134,7 @@ def train_replug(cfg: ReplugConfig):
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
     dev = dev_examples(cfg.dev_set)
     generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
-    scorer = make_scorer(generator, cfg, "scorer")
+    scorer = make_scorer(generator, cfg)
     stages = {}
     if cfg.evaluate:
         stages["before"] = evaluate_stage(system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval, out / "eval_before")

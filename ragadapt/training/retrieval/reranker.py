@@ -1,0 +1,77 @@
+"""`ragadapt train reranker`: a cross-encoder for the reranker slot, distilled from the frozen LM.
+
+Same supervision as REPLUG LSR: for each training question the retriever's top-k are scored by
+log P_LM(answer | passage, question); the cross-encoder learns the LM's distribution over them with
+sentence-transformers' ListNet loss (cross-entropy between softmax(LM / tau_lm) and softmax(scores)).
+Retriever and generator stay frozen; the result is saved as a system with its reranker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ragadapt.errors import DataFormatError
+from ragadapt.training.retrieval.config import RerankerConfig
+from ragadapt.training.retrieval.data import CandidateStats, listwise_rows, load_or_build_system, qa_splits
+
+log = logging.getLogger(__name__)
+
+
+def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Path) -> int:
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import ListNetLoss
+
+    from ragadapt.training.runner import METRICS, train_guarded, trl_args
+
+    model = reranker.model
+    model.requires_grad_(True)
+    args = trl_args(CrossEncoderTrainingArguments, cfg, out / "checkpoints", {"logging_steps": 5})
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=ListNetLoss(model))
+    step = train_guarded(trainer, cfg.resume, out / "checkpoints", out / METRICS, "reranker")
+    model.eval()
+    return step
+
+
+def train_reranker(cfg: RerankerConfig):
+    from ragadapt.retrievers import CrossEncoderReranker
+    from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
+    from ragadapt.training.retrieval.replug import load_scorer, make_scorer
+    from ragadapt.training.runner import finish
+
+    if cfg.k < 2:
+        raise DataFormatError("k must be >= 2 (a distribution over one passage carries no signal)", field="k")
+    out = Path(cfg.output_dir)
+    system = load_or_build_system(cfg.system, cfg.corpus)
+    system.config = replace(system.config, fetch_k=cfg.k)
+    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    dev = dev_examples(cfg.dev_set)
+    generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
+    stages = {}
+    if cfg.evaluate:
+        stages["retriever top-k"] = evaluate_stage(system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval,
+                                                   out / "eval_before")
+    start = time.perf_counter()
+    scorer = make_scorer(generator, cfg)
+    hits = system.retriever.search([e.question for e in train], cfg.k)
+    scores = scorer.score([e.question for e in train], [e.answers[0] for e in train], hits)
+    stats = CandidateStats()
+    rows = listwise_rows(train, hits, scores, cfg.k, cfg.tau_lm, stats)
+    log.info("reranker data: %s", stats.to_dict())
+    if not rows:
+        raise DataFormatError(f"no usable training question ({stats.to_dict()})")
+    reranker = CrossEncoderReranker.load(cfg.base, max_length=cfg.max_length)
+    steps = train_cross_encoder(reranker, rows, cfg, out)
+    train_seconds = time.perf_counter() - start
+    system.reranker = reranker
+    final = out / "system"
+    system.save(final)
+    extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "data": stats.to_dict()}
+    if cfg.evaluate:
+        stages["+ LM-distilled reranker"] = evaluate_stage(system, generator, test, dev, cfg.answer_k,
+                                                         cfg.max_answer_eval, out / "eval_after")
+        print(write_report(out, stages, extra))
+    return finish(out, final, steps, {"stages": stages, **extra})
