@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug, reranker "
+HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug, reranker, ra-dit "
         "(YAML configs; key=value overrides)")
 
 CONFIG_CLASSES = {"cpt": "LMConfig", "sft": "LMConfig", "dpo": "DPOTrainConfig", "grpo": "RLConfig",
                   "rloo": "RLConfig", "generator-contextual": "ContextualConfig", "retriever-replug": "ReplugConfig",
-                  "reranker": "RerankerConfig"}
+                  "reranker": "RerankerConfig", "ra-dit": "RADITConfig"}
 
 
 def add_parser(sub) -> None:

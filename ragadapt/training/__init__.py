@@ -7,7 +7,7 @@ from ragadapt.training.config import (
     ContextualConfig, DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
     load_config,
 )
-from ragadapt.training.retrieval.config import ReplugConfig, RerankerConfig
+from ragadapt.training.retrieval.config import RADITConfig, ReplugConfig, RerankerConfig
 
 
 def methods() -> dict:
@@ -15,6 +15,7 @@ def methods() -> dict:
     from ragadapt.training.contextual import train_contextual
     from ragadapt.training.dpo import train_dpo
     from ragadapt.training.lm import train_lm
+    from ragadapt.training.retrieval.ra_dit import train_ra_dit
     from ragadapt.training.retrieval.replug import train_replug
     from ragadapt.training.retrieval.reranker import train_reranker
     from ragadapt.training.rl import train_rl
@@ -28,13 +29,14 @@ def methods() -> dict:
         "generator-contextual": (ContextualConfig, train_contextual),
         "retriever-replug": (ReplugConfig, train_replug),
         "reranker": (RerankerConfig, train_reranker),
+        "ra-dit": (RADITConfig, train_ra_dit),
     }
 
 
 METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual", "retriever-replug",
-                "reranker")
+                "reranker", "ra-dit")
 
 __all__ = [
-    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "ReplugConfig", "RerankerConfig", "ScheduleConfig", "Source",
+    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "RADITConfig", "ReplugConfig", "RerankerConfig", "ScheduleConfig", "Source",
     "StageConfig", "TrainConfig", "load_config", "methods",
 ]

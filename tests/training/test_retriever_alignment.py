@@ -236,3 +236,39 @@ def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_gene
     candidates = system.retriever.search(questions, 4)
     expected = system.reranker.rerank(questions, candidates, 2)
     assert [[h.passage.id for h in hs] for hs in reranked] == [[h.passage.id for h in hs] for hs in expected]
+
+
+@pytest.mark.parametrize("train_generator,train_retriever,schedule", [
+    (True, True, "alternating"), (True, False, "sequential"), (False, True, "sequential")])
+def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_generator_dir, train_generator,
+                                              train_retriever, schedule):
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import RADITConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.retrieval.ra_dit import train_ra_dit
+
+    system_dir = _system(tmp_path, tiny_embedder_dir)
+    original = RAGSystem.load(system_dir, generator=False).retriever
+    base_gen = _params(TransformersGenerator.load(str(tiny_generator_dir), device="cpu").model)
+    cfg = from_dict(RADITConfig, {
+        "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer": str(tiny_generator_dir),
+        "scorer_dtype": "fp32", "max_train": 16, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 2,
+        "dev_set": None, "schedule": schedule, "cycles": 2, "train_generator": train_generator,
+        "train_retriever": train_retriever, "lm_k": 2, "lm_max_train": 8, "lm_max_length": 256,
+        "lm_trainer": {"max_steps": 3, "learning_rate": 3e-3, "logging_steps": 1},
+        "trainer": {"num_train_epochs": 2, "per_device_train_batch_size": 8, "learning_rate": 3e-3, "logging_steps": 1}})
+    result = train_ra_dit(cfg)
+    stages = json.loads((tmp_path / "radit" / "report.json").read_text())["stages"]
+    expected = (["lm-ft"] if train_generator else []) + (["r-ft"] if train_retriever else [])
+    plan = expected * (2 if schedule == "alternating" else 1)
+    assert list(stages) == ["before"] + [f"+ {s} ({i})" for i, s in enumerate(plan, 1)] + \
+        (["R-ft retriever, base generator"] if train_generator and train_retriever else [])
+    final = RAGSystem.load(result.final_dir, device="cpu")
+    assert _changed(base_gen, final.generator.model) == train_generator
+    q_before = _params(original.embedder.model)
+    assert _changed(q_before, final.retriever.embedder.query_model) == train_retriever
+    assert not _changed(q_before, final.retriever.embedder.model)  # documents keep their encoder (encoders=query)
+    if train_generator:  # LM-ft examples: each question once per top-k passage
+        rows = (tmp_path / "radit" / "stage1-lm-ft" / "data.jsonl").read_text().splitlines()
+        assert len(rows) == (4 if schedule == "alternating" else 8) * 2

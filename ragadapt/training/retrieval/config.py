@@ -73,3 +73,27 @@ class RerankerConfig(RetrieverDataConfig):
     max_length: int = _help("longest (question, passage) pair in tokens", 256)
     tau_lm: float = _help("LM temperature of the target distribution (ListNet: softmax(labels))", 1.0)
     trainer: dict = _help("CrossEncoderTrainingArguments fields", factory=_ce_trainer_defaults)
+
+
+def _lm_trainer_defaults() -> dict:
+    return {"per_device_train_batch_size": 4, "num_train_epochs": 1, "learning_rate": 2e-5, "logging_steps": 2,
+            "save_steps": 25}
+
+
+@dataclass
+class RADITConfig(ReplugConfig):
+    """RA-DIT (Lin et al., 2023): LM-ft (generator SFT on each question paired with each of its top-k
+    passages) and R-ft (LSR against the tuned LM), sequential or alternating; either side can be frozen."""
+
+    output_dir: str = _help("stages, LM-score caches, the system after each stage, report.md", "runs/ra-dit")
+    generator: str | None = _help("generator to tune (default: the scorer)", None)
+    schedule: str = _help("sequential (LM-ft then R-ft) or alternating (`cycles` x (LM-ft, R-ft), each side "
+                          "seeing the other's latest version)", "sequential")
+    cycles: int = _help("LM-ft/R-ft cycles when alternating (the LM-ft questions are split between cycles)", 2)
+    train_generator: bool = _help("run LM-ft (false: the generator stays frozen)", True)
+    train_retriever: bool = _help("run R-ft (false: the retriever stays frozen)", True)
+    lm_k: int = _help("LM-ft: each question becomes one example per top-k passage (the paper's setting)", 3)
+    lm_max_train: int = _help("LM-ft questions (generator SFT is the slow part on a CPU)", 200)
+    lm_max_length: int = _help("LM-ft: longest example in tokens", 512)
+    lm_freeze: list[str] = _help("LM-ft: parameter-name patterns to freeze", factory=list)
+    lm_trainer: dict = _help("LM-ft: SFTConfig fields", factory=_lm_trainer_defaults)

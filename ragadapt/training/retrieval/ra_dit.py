@@ -1,0 +1,118 @@
+"""`ragadapt train ra-dit`: retrieval-augmented dual instruction tuning (Lin et al., 2023).
+
+LM-ft  the generator is fine-tuned to answer from retrieved passages: every training question is paired
+       with each of its top-`lm_k` passages (one example per passage, loss on the answer only), so it
+       learns to use a relevant passage and to fall back on what it knows when the passage is noise.
+R-ft   the retriever is aligned to the *tuned* LM with LSR (the REPLUG rounds of `retriever-replug`).
+
+`sequential` runs LM-ft then R-ft; `alternating` runs `cycles` x (LM-ft on the next slice of questions,
+R-ft), each side seeing the other's latest version. The system after every stage is saved under
+OUTPUT_DIR/stageN-NAME/system and evaluated; a final row evaluates the tuned retriever with the base
+generator, so the two contributions read separately.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ragadapt.atomic import atomic_write_text
+from ragadapt.errors import DataFormatError
+from ragadapt.training.retrieval.config import RADITConfig
+from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
+
+log = logging.getLogger(__name__)
+
+
+def lm_ft_rows(retriever, examples, k: int, prompt, count_tokens) -> list[dict]:
+    """One chat example per (question, top-k passage): prompt as at inference time, answer as target."""
+    hits = retriever.search([e.question for e in examples], k)
+    rows = []
+    for ex, hs in zip(examples, hits):
+        for h in hs:
+            messages = prompt.messages(ex.question, [h], count_tokens)
+            rows.append({"messages": messages + [{"role": "assistant", "content": ex.answers[0]}]})
+    return rows
+
+
+def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_tokens) -> str:
+    """SFT the generator on retrieval-augmented examples; returns the trained model's directory."""
+    from ragadapt.prompts import RAGPrompt
+    from ragadapt.training.config import LMConfig, Source
+    from ragadapt.training.lm import train_lm
+
+    final = out / "final"
+    if cfg.resume != "never" and (final / "manifest.json").exists():
+        log.info("%s: LM-ft finished earlier; reusing %s", out.name, final)
+        return str(final)
+    prompt = RAGPrompt(system=system.config.system_prompt, max_prompt_tokens=cfg.lm_max_length - 32)
+    rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, count_tokens)
+    data = out / "data.jsonl"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(data, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    log.info("%s: %d examples (%d questions x top-%d passages)", out.name, len(rows), len(examples), cfg.lm_k)
+    lm_cfg = LMConfig(model=model, output_dir=str(out), data=[Source(path=str(data))], max_length=cfg.lm_max_length,
+                      freeze=list(cfg.lm_freeze), seed=cfg.seed, resume=cfg.resume, trainer=dict(cfg.lm_trainer))
+    return str(train_lm(lm_cfg, "sft").final_dir)
+
+
+def _plan(cfg: RADITConfig) -> list[str]:
+    if cfg.schedule not in ("sequential", "alternating"):
+        raise DataFormatError(f"schedule must be sequential or alternating, got {cfg.schedule!r}", field="schedule")
+    if not (cfg.train_generator or cfg.train_retriever):
+        raise DataFormatError("nothing to train: train_generator and train_retriever are both false")
+    cycles = 1 if cfg.schedule == "sequential" else max(1, cfg.cycles)
+    steps = []
+    for _ in range(cycles):
+        steps += (["lm-ft"] if cfg.train_generator else []) + (["r-ft"] if cfg.train_retriever else [])
+    return steps
+
+
+def train_ra_dit(cfg: RADITConfig):
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
+    from ragadapt.training.retrieval.replug import _check, align_retriever, load_scorer, make_scorer
+    from ragadapt.training.runner import finish
+
+    _check(cfg)
+    plan = _plan(cfg)
+    out = Path(cfg.output_dir)
+    system = load_or_build_system(cfg.system, cfg.corpus)
+    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    dev = dev_examples(cfg.dev_set)
+    base_name = cfg.generator or cfg.scorer
+    base = generator = load_scorer(base_name, cfg.scorer_dtype)
+    model_dir, stages, stats = base_name, {}, {}
+
+    def evaluate(name: str, gen) -> None:
+        if cfg.evaluate:
+            stages[name] = evaluate_stage(system, gen, test, dev, cfg.answer_k, cfg.max_answer_eval,
+                                          out / f"eval-{name.replace(' ', '_').replace('+', '')}")
+
+    evaluate("before", base)
+    lm_questions = train[: cfg.lm_max_train]
+    n_lm = plan.count("lm-ft")
+    slices = [lm_questions[i::n_lm] for i in range(n_lm)] if cfg.schedule == "alternating" else [lm_questions]
+    last = out
+    for n, step in enumerate(plan, start=1):
+        stage_dir = out / f"stage{n}-{step}"
+        if step == "lm-ft":
+            model_dir = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator.count_tokens)
+            generator = load_scorer(model_dir, cfg.scorer_dtype)
+        else:
+            scorer = make_scorer(generator, cfg, f"stage{n}-scorer" if generator is not base else None)
+            system.retriever, _, stats[stage_dir.name] = align_retriever(system.retriever, train, cfg, scorer,
+                                                                         stage_dir)
+        # the saved system carries full-precision weights of the tuned generator
+        saved_gen = TransformersGenerator.load(model_dir) if generator is not base else None
+        RAGSystem(system.retriever, saved_gen, config=system.config,
+                  generator_ref=None if saved_gen else base_name).save(stage_dir / "system")
+        last = stage_dir / "system"
+        evaluate(f"+ {step} ({n})", generator)
+    if cfg.train_generator and cfg.train_retriever:
+        evaluate("R-ft retriever, base generator", base)
+    if cfg.evaluate:
+        print(write_report(out, stages, {"plan": plan, "rounds": stats}))
+    return finish(out, last, len(plan), {"stages": stages, "plan": plan})
