@@ -20,8 +20,8 @@ class CrossEncoderReranker:
 
     kind = "cross-encoder"
 
-    def __init__(self, model, name: str, batch_size: int = 32):
-        self.model, self.name, self.batch_size = model, name, batch_size
+    def __init__(self, model, name: str, batch_size: int = 32, max_length: int = 256):
+        self.model, self.name, self.batch_size, self.max_length = model, name, batch_size, max_length
 
     @classmethod
     def load(cls, name: str, device: str | None = None, max_length: int = 256, num_labels: int = 1,
@@ -30,13 +30,17 @@ class CrossEncoderReranker:
 
         from ragadapt.device import default_device
 
+        from transformers import AutoConfig
+
         path = resolve_model(name) if not Path(name).is_dir() else name
         try:
+            positions = getattr(AutoConfig.from_pretrained(path), "max_position_embeddings", None)
+            max_length = min(max_length, positions) if positions else max_length  # never past the position table
             model = CrossEncoder(path, num_labels=num_labels, max_length=max_length,
                                  device=device or default_device(), trust_remote_code=trust_remote_code)
         except OSError as e:
             raise UnknownModelError(hub_load_hint(name, None)) from e
-        return cls(model, name)
+        return cls(model, name, max_length=max_length)
 
     @property
     def module(self):
@@ -57,11 +61,11 @@ class CrossEncoderReranker:
     def save(self, directory: str | Path) -> None:
         with atomic_dir(directory) as tmp:
             self.model.save(str(tmp / MODEL_SUBDIR))
-            write_manifest(tmp, self.kind, name=self.name)
+            write_manifest(tmp, self.kind, name=self.name, max_length=self.max_length)
 
     @classmethod
     def load_dir(cls, directory: str | Path, device: str | None = None) -> CrossEncoderReranker:
         m = read_manifest(directory, cls.kind)
-        r = cls.load(str(Path(directory) / MODEL_SUBDIR), device=device)
+        r = cls.load(str(Path(directory) / MODEL_SUBDIR), device=device, max_length=m.get("max_length", 256))
         r.name = m["name"]
         return r

@@ -52,6 +52,20 @@ class CountingGenerator:
         return torch.tensor([0.0 if t in p[-1]["content"] else -5.0 for p, t in zip(prompts, targets)])
 
 
+class AnswerSpotter(CountingGenerator):
+    """A frozen 'LM' with clear preferences: the passages that contain the answer."""
+
+    module = torch.nn.Linear(1, 1)
+
+
+@pytest.fixture
+def spotter(monkeypatch):
+    """Routines score with AnswerSpotter (the tiny random LM's preferences are too flat to learn from)."""
+    from ragadapt.training.retrieval import replug
+
+    monkeypatch.setattr(replug, "load_scorer", lambda name, dtype="auto": AnswerSpotter())
+
+
 def hits(*texts):
     return [Hit(Passage(id=f"d{i}#0", text=t, doc_id=f"d{i}"), 1.0 - i / 10, i) for i, t in enumerate(texts)]
 
@@ -141,7 +155,7 @@ def _config(tmp_path, system, generator_dir, **extra):
 
     return from_dict(ReplugConfig, {
         "system": str(system), "output_dir": str(tmp_path / "out"), "scorer": str(generator_dir),
-        "scorer_dtype": "fp32", "max_train": 32, "max_test": 8, "k": 4, "rounds": 2, "max_answer_eval": 4,
+        "scorer_dtype": "fp32", "max_train": 48, "max_test": 8, "k": 4, "rounds": 2, "max_answer_eval": 0,
         "dev_set": None, "trainer": {"num_train_epochs": 4, "per_device_train_batch_size": 8, "learning_rate": 3e-3,
                                      "logging_steps": 1, "save_steps": 1000}, **extra})
 
@@ -158,7 +172,7 @@ def _changed(before, module):
     return any(not torch.equal(before[k], v) for k, v in module.state_dict().items())
 
 
-def test_replug_query_encoder_only_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+def test_replug_query_encoder_only_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir, spotter):
     from ragadapt.system import RAGSystem
     from ragadapt.training.retrieval.replug import train_replug
 
@@ -178,7 +192,7 @@ def test_replug_query_encoder_only_end_to_end(tmp_path, tiny_embedder_dir, tiny_
     assert (tmp_path / "out" / "loss.png").exists()
 
 
-def test_replug_both_encoders_reembeds_and_resumes(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+def test_replug_both_encoders_reembeds_and_resumes(tmp_path, tiny_embedder_dir, tiny_generator_dir, spotter):
     from ragadapt.retrievers import DenseRetriever
     from ragadapt.system import RAGSystem
     from ragadapt.training.retrieval.replug import train_replug
@@ -207,7 +221,7 @@ def test_replug_config_errors_name_the_field(tmp_path):
         _check(ReplugConfig(k=1))
 
 
-def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir, spotter):
     from ragadapt.system import RAGSystem
     from ragadapt.training import RerankerConfig
     from ragadapt.training.config import from_dict
@@ -217,14 +231,14 @@ def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_gene
     original = RAGSystem.load(system_dir, generator=False).retriever
     cfg = from_dict(RerankerConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "rr"), "scorer": str(tiny_generator_dir),
-        "scorer_dtype": "fp32", "base": str(tiny_embedder_dir), "max_train": 24, "max_test": 6, "k": 4,
-        "max_answer_eval": 3, "dev_set": None, "max_length": 96,
-        "trainer": {"num_train_epochs": 4, "per_device_train_batch_size": 4, "learning_rate": 3e-3, "logging_steps": 1}})
+        "scorer_dtype": "fp32", "base": str(tiny_embedder_dir), "max_train": 32, "max_test": 6, "k": 4,
+        "max_answer_eval": 0, "dev_set": None, "max_length": 96,
+        "trainer": {"num_train_epochs": 10, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "logging_steps": 1}})
     result = train_reranker(cfg)
     losses = _losses(tmp_path / "rr")
     assert len(losses) >= 8 and np.mean(losses[-3:]) < np.mean(losses[:3])
     system = RAGSystem.load(result.final_dir, generator=False)
-    assert system.reranker is not None and system.config.fetch_k == 4
+    assert system.reranker is not None and system.config.fetch_k == 4 and system.reranker.max_length == 96
     assert not _changed(_params(original.embedder.model), system.retriever.embedder.model)  # retriever frozen
 
     def word_embeddings(module):

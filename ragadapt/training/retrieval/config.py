@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from ragadapt.training.config import _help
 
 
-def _st_trainer_defaults() -> dict:
-    return {"per_device_train_batch_size": 32, "num_train_epochs": 1, "learning_rate": 2e-5,
-            "warmup_steps": 0.1, "logging_steps": 5, "save_steps": 200}
+# Defaults of each routine's trainer; a config's `trainer:` fields are merged over them (not replacing them).
+ST_DEFAULTS = {"per_device_train_batch_size": 32, "num_train_epochs": 1, "learning_rate": 2e-5, "warmup_steps": 0.1,
+               "logging_steps": 5, "save_steps": 200}
+CE_DEFAULTS = {"per_device_train_batch_size": 8, "num_train_epochs": 1, "learning_rate": 5e-5, "warmup_steps": 0.1,
+               "logging_steps": 5, "save_steps": 200}
+LM_FT_DEFAULTS = {"per_device_train_batch_size": 4, "num_train_epochs": 1, "learning_rate": 2e-5, "logging_steps": 2,
+                  "save_steps": 25}
 
 
 @dataclass
@@ -54,12 +58,8 @@ class ReplugConfig(RetrieverDataConfig):
     tau_lm: float = _help("LM temperature: softmax(log P(answer | passage, question) / tau_lm)", 1.0)
     rounds: int = _help("refresh rounds: candidates are re-retrieved with the current retriever (hard "
                         "negatives), LM-scored (cache), trained on; synchronous re-embedding for `both`", 2)
-    trainer: dict = _help("SentenceTransformerTrainingArguments fields, per round", factory=_st_trainer_defaults)
-
-
-def _ce_trainer_defaults() -> dict:
-    return {"per_device_train_batch_size": 8, "num_train_epochs": 1, "learning_rate": 5e-5,
-            "warmup_steps": 0.1, "logging_steps": 5, "save_steps": 200}
+    trainer: dict = _help(f"SentenceTransformerTrainingArguments fields, per round (over {ST_DEFAULTS})",
+                          factory=dict)
 
 
 @dataclass
@@ -72,12 +72,7 @@ class RerankerConfig(RetrieverDataConfig):
                       "minilm-l6")
     max_length: int = _help("longest (question, passage) pair in tokens", 256)
     tau_lm: float = _help("LM temperature of the target distribution (ListNet: softmax(labels))", 1.0)
-    trainer: dict = _help("CrossEncoderTrainingArguments fields", factory=_ce_trainer_defaults)
-
-
-def _lm_trainer_defaults() -> dict:
-    return {"per_device_train_batch_size": 4, "num_train_epochs": 1, "learning_rate": 2e-5, "logging_steps": 2,
-            "save_steps": 25}
+    trainer: dict = _help(f"CrossEncoderTrainingArguments fields (over {CE_DEFAULTS})", factory=dict)
 
 
 @dataclass
@@ -96,4 +91,4 @@ class RADITConfig(ReplugConfig):
     lm_max_train: int = _help("LM-ft questions (generator SFT is the slow part on a CPU)", 200)
     lm_max_length: int = _help("LM-ft: longest example in tokens", 512)
     lm_freeze: list[str] = _help("LM-ft: parameter-name patterns to freeze", factory=list)
-    lm_trainer: dict = _help("LM-ft: SFTConfig fields", factory=_lm_trainer_defaults)
+    lm_trainer: dict = _help(f"LM-ft: SFTConfig fields (over {LM_FT_DEFAULTS})", factory=dict)

@@ -40,7 +40,7 @@ def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval:
             continue
         retrieval = evaluate(rag, examples, ks=(1, 5, 20), retrieval_only=True, show_progress=False)
         answers = evaluate(rag, examples[:max_answer_eval], ks=(answer_k,), out_dir=out_dir / split,
-                           show_progress=False) if generator is not None else {}
+                           show_progress=False) if generator is not None and max_answer_eval > 0 else {}
         out[split] = {**{k: retrieval[k] for k in ("n", "recall@1", "recall@5", "recall@20", "mrr")},
                       **{k: answers[k] for k in ("contains", "em", "f1") if k in answers},
                       "answered": answers.get("n", 0)}

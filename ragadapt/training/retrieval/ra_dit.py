@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ragadapt.atomic import atomic_write_text
 from ragadapt.errors import DataFormatError
-from ragadapt.training.retrieval.config import RADITConfig
+from ragadapt.training.retrieval.config import LM_FT_DEFAULTS, RADITConfig
 from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_token
     atomic_write_text(data, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     log.info("%s: %d examples (%d questions x top-%d passages)", out.name, len(rows), len(examples), cfg.lm_k)
     lm_cfg = LMConfig(model=model, output_dir=str(out), data=[Source(path=str(data))], max_length=cfg.lm_max_length,
-                      freeze=list(cfg.lm_freeze), seed=cfg.seed, resume=cfg.resume, trainer=dict(cfg.lm_trainer))
+                      freeze=list(cfg.lm_freeze), seed=cfg.seed, resume=cfg.resume,
+                      trainer={**LM_FT_DEFAULTS, **cfg.lm_trainer})
     return str(train_lm(lm_cfg, "sft").final_dir)
 
 

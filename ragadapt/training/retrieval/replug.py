@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ragadapt.errors import DataFormatError
-from ragadapt.training.retrieval.config import ReplugConfig, RetrieverDataConfig
+from ragadapt.training.retrieval.config import ST_DEFAULTS, ReplugConfig, RetrieverDataConfig
 from ragadapt.training.retrieval.data import (
     CandidateStats, contrastive_rows, load_or_build_system, lsr_rows, qa_splits,
 )
@@ -93,7 +93,7 @@ def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path,
     if not rows:
         raise DataFormatError(f"no usable training question in {stage} ({stats.to_dict()})")
     model.requires_grad_(True)
-    args = trl_args(SentenceTransformerTrainingArguments, cfg, round_dir, {"logging_steps": 5})
+    args = trl_args(SentenceTransformerTrainingArguments, cfg, round_dir, ST_DEFAULTS)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=loss)
     step = train_guarded(trainer, cfg.resume, round_dir, Path(cfg.output_dir) / METRICS, stage)
     model.eval()

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ragadapt.errors import DataFormatError
-from ragadapt.training.retrieval.config import RerankerConfig
+from ragadapt.training.retrieval.config import CE_DEFAULTS, RerankerConfig
 from ragadapt.training.retrieval.data import CandidateStats, listwise_rows, load_or_build_system, qa_splits
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Pa
 
     model = reranker.model
     model.requires_grad_(True)
-    args = trl_args(CrossEncoderTrainingArguments, cfg, out / "checkpoints", {"logging_steps": 5})
+    args = trl_args(CrossEncoderTrainingArguments, cfg, out / "checkpoints", CE_DEFAULTS)
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=ListNetLoss(model))
     step = train_guarded(trainer, cfg.resume, out / "checkpoints", out / METRICS, "reranker")
     model.eval()
@@ -63,6 +63,9 @@ def train_reranker(cfg: RerankerConfig):
     log.info("reranker data: %s", stats.to_dict())
     if not rows:
         raise DataFormatError(f"no usable training question ({stats.to_dict()})")
+    import torch
+
+    torch.manual_seed(cfg.seed)  # the new scoring head is initialised here, before the trainer seeds
     reranker = CrossEncoderReranker.load(cfg.base, max_length=cfg.max_length)
     steps = train_cross_encoder(reranker, rows, cfg, out)
     train_seconds = time.perf_counter() - start
