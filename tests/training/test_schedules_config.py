@@ -58,11 +58,14 @@ def test_every_shipped_config_loads(path):
 
     method = path.stem.split("_")[0]
     cfg = load_config(getattr(training, CONFIG_CLASSES[method]), path)
-    assert cfg.data or cfg.stages or getattr(cfg, "corpus", None)  # the contextual routine makes its own data
+    # the contextual and retriever routines make their own data from a corpus
+    assert getattr(cfg, "data", None) or getattr(cfg, "stages", None) or getattr(cfg, "corpus", None)
 
 
 def test_there_are_configs_for_every_method():
-    assert {p.stem.split("_")[0] for p in CONFIGS} >= {"cpt", "sft", "dpo", "grpo", "rloo"}
+    from ragadapt.training import METHOD_NAMES
+
+    assert {p.stem.split("_")[0] for p in CONFIGS} == set(METHOD_NAMES)
 
 
 def test_llama_fin_recipe_is_expressible():
