@@ -98,6 +98,10 @@ def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path,
     step = train_guarded(trainer, cfg.resume, round_dir, Path(cfg.output_dir) / METRICS, stage)
     model.eval()
     embedder.modified = True
+    dim = int(model.get_embedding_dimension())
+    if cfg.encoders == "query" and dim != retriever.index.dim:
+        raise ValueError(f"{stage}: the trained query encoder makes {dim}-d vectors but the index holds "
+                         f"{retriever.index.dim}-d ones; train with encoders=both (re-embeds the index)")
     if cfg.encoders == "both":
         start = time.perf_counter()
         retriever.reembed(show_progress=True)
