@@ -108,6 +108,25 @@ def test_lsr_rows_pad_short_lists_and_skip_no_signal():
     assert (stats.used, stats.short_lists, stats.no_signal, stats.too_few_candidates) == (2, 1, 1, 1)
 
 
+def test_question_recipes_mix_and_hold_out_documents(tmp_path):
+    from types import SimpleNamespace
+
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training.retrieval.data import qa_splits
+
+    passages = [Passage(id=f"p{i}#0", doc_id=f"p{i}", title=f"Thing {i}",
+                        text=f"Thing {i} is a large grey animal number {i} that lives in the forest of Arden. It eats.")
+                for i in range(20)]
+    retriever = SimpleNamespace(store=SimpleNamespace(passages=passages))
+    train, test = qa_splits(retriever, "entity,template", tmp_path, 100, 100, 0.25, 0)
+    kinds = {e.id.split("-")[0] for e in train + test}
+    assert kinds == {"entity", "definition"} and len(train) + len(test) == 40
+    assert not {d for e in train for d in e.gold_doc_ids} & {d for e in test for d in e.gold_doc_ids}
+    assert (tmp_path / "data" / "train.jsonl").exists()
+    with pytest.raises(DataFormatError, match="unknown recipe 'nope'"):
+        qa_splits(retriever, "nope", tmp_path / "other", 10, 10, 0.2, 0)
+
+
 def test_reembed_equals_a_fresh_build(tiny_embedder_dir, corpus_docs):
     from ragadapt.retrievers import DenseRetriever, Embedder
 

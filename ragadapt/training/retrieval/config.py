@@ -30,7 +30,8 @@ class RetrieverDataConfig:
                                     "at one directory to share it (default: OUTPUT_DIR/lm_scores)", None)
     scorer_dtype: str = _help("auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32", "auto")
     recipe: str = _help("QA recipe over the corpus: entity (questions that do not name their document; "
-                        "default), template, or a .jsonl of {question, answers, gold_doc_ids}", "entity")
+                        "default), template (questions that name it), a mix `entity,template`, or a .jsonl of "
+                        "{question, answers, gold_doc_ids}", "entity")
     max_train: int = _help("training questions", 1200)
     max_test: int = _help("held-out questions (from held-out documents)", 300)
     test_fraction: float = _help("share of documents held out", 0.2)

@@ -69,14 +69,15 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
         held = set(docs[: max(1, round(len(docs) * test_fraction))])
         test = [e for e in examples if set(e.gold_doc_ids or [e.id]) & held]
         train = [e for e in examples if not set(e.gold_doc_ids or [e.id]) & held]
-    elif recipe in RECIPES:
+    elif all(r.strip() in RECIPES for r in recipe.split(",")):
         stats = RecipeStats()
-        triples = RECIPES[recipe](retriever.store.passages, stats)
+        triples = [t for r in recipe.split(",") for t in RECIPES[r.strip()](retriever.store.passages, stats)]
         train_t, test_t = split_by_document(triples, test_fraction, seed)
-        train, test = ([QAExample(t.question, [t.answer], id=f"{recipe}-{t.passage.id}", gold_doc_ids=[t.passage.doc_id])
-                        for t in ts] for ts in (train_t, test_t))
+        train, test = ([QAExample(t.question, [t.answer], id=f"{t.kind}-{t.passage.id}",
+                                  gold_doc_ids=[t.passage.doc_id]) for t in ts] for ts in (train_t, test_t))
     else:
-        raise DataFormatError(f"unknown recipe {recipe!r}: entity, template or a .jsonl file", field="recipe")
+        raise DataFormatError(f"unknown recipe {recipe!r}: entity, template, both (entity,template) or a .jsonl "
+                              "file", field="recipe")
     rng = random.Random(seed)
     rng.shuffle(train)
     rng.shuffle(test)
