@@ -6,6 +6,19 @@ import json
 from pathlib import Path
 
 
+def cumulative_steps(rows: list[dict]) -> tuple[list[int], list[int]]:
+    """Steps continued across stages (each stage's trainer counts from 0), and where each later stage starts."""
+    steps, boundaries, offset, last, stage = [], [], 0, 0, None
+    for i, r in enumerate(rows):
+        if i and r.get("stage") != stage:
+            offset = last
+            boundaries.append(offset)
+        stage = r.get("stage")
+        last = max(last, offset + int(r.get("step", 0)))
+        steps.append(offset + int(r.get("step", 0)))
+    return steps, boundaries
+
+
 def plot_metrics(metrics: str | Path, out: str | Path, keys: tuple[str, ...] = ("loss", "reward")) -> Path | None:
     """Plot each of `keys` present in the log against the step; returns the PNG path (None if nothing)."""
     import matplotlib
@@ -14,14 +27,17 @@ def plot_metrics(metrics: str | Path, out: str | Path, keys: tuple[str, ...] = (
     import matplotlib.pyplot as plt
 
     rows = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line.strip()]
-    series = {k: [(r["step"], r[k]) for r in rows if isinstance(r.get(k), (int, float))] for k in keys}
+    steps, boundaries = cumulative_steps(rows)
+    series = {k: [(x, r[k]) for x, r in zip(steps, rows) if isinstance(r.get(k), (int, float))] for k in keys}
     series = {k: v for k, v in series.items() if v}
     if not series:
         return None
     fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 3.5), squeeze=False)
     for ax, (key, points) in zip(axes[0], series.items()):
         ax.plot([s for s, _ in points], [v for _, v in points], marker="." if len(points) < 50 else None)
-        ax.set_xlabel("step")
+        for x in boundaries:
+            ax.axvline(x, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel("step" + (" (stages / rounds separated by dotted lines)" if boundaries else ""))
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
     fig.suptitle(Path(metrics).parent.name)

@@ -305,3 +305,12 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     if train_generator:  # LM-ft examples: each question once per top-k passage
         rows = (tmp_path / "radit" / "stage1-lm-ft" / "data.jsonl").read_text().splitlines()
         assert len(rows) == (4 if schedule == "alternating" else 8) * 2
+
+
+def test_loss_curve_continues_across_rounds():
+    from ragadapt.training.plot import cumulative_steps
+
+    rows = [{"step": 5, "stage": "round0"}, {"step": 10, "stage": "round0"}, {"step": 5, "stage": "round1"},
+            {"step": 10, "stage": "round1"}]
+    assert cumulative_steps(rows) == ([5, 10, 15, 20], [10])
+    assert cumulative_steps([{"step": 1}, {"step": 2}]) == ([1, 2], [])
