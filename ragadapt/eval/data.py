@@ -33,8 +33,9 @@ def load_qa_jsonl(path: str | Path) -> list[QAExample]:
             question=question, answers=answers, id=str(record.get("id", f"{path.name}:{lineno}")),
             gold_ids=_str_list(record, "gold_ids", path, lineno),
             gold_doc_ids=_str_list(record, "gold_doc_ids", path, lineno),
-            meta={k: v for k, v in record.items() if k not in
-                  ("question", "answers", "answer", "id", "gold_ids", "gold_doc_ids")},
+            meta={**(record["meta"] if isinstance(record.get("meta"), dict) else {}),  # QAExample.to_dict round trip
+                  **{k: v for k, v in record.items() if k not in
+                     ("question", "answers", "answer", "id", "gold_ids", "gold_doc_ids", "meta")}},
         ))
     if not examples:
         raise DataFormatError("no examples", path=str(path))

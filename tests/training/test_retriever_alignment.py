@@ -123,6 +123,9 @@ def test_question_recipes_mix_and_hold_out_documents(tmp_path):
     assert kinds == {"entity", "definition"} and len(train) + len(test) == 40
     assert not {d for e in train for d in e.gold_doc_ids} & {d for e in test for d in e.gold_doc_ids}
     assert (tmp_path / "data" / "train.jsonl").exists()
+    assert qa_splits(retriever, "entity,template", tmp_path, 100, 100, 0.25, 0) == (train, test)  # reused
+    smaller = qa_splits(retriever, "entity,template", tmp_path, 5, 100, 0.25, 0)  # other settings: rebuilt
+    assert len(smaller[0]) == 5
     with pytest.raises(DataFormatError, match="unknown recipe 'nope'"):
         qa_splits(retriever, "nope", tmp_path / "other", 10, 10, 0.2, 0)
 

@@ -60,7 +60,11 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
     from ragadapt.eval.data import load_qa_jsonl
 
     train_path, test_path = out_dir / "data" / "train.jsonl", out_dir / "data" / "test.jsonl"
-    if train_path.exists() and test_path.exists():
+    params_path = out_dir / "data" / "params.json"
+    params = {"recipe": recipe, "max_train": max_train, "max_test": max_test, "test_fraction": test_fraction,
+              "seed": seed, "passages": len(retriever.store.passages)}
+    if train_path.exists() and test_path.exists() and params_path.exists() and \
+            json.loads(params_path.read_text()) == params:
         return load_qa_jsonl(train_path), load_qa_jsonl(test_path)
     if recipe.endswith(".jsonl"):
         examples = load_qa_jsonl(recipe)
@@ -86,6 +90,7 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
         raise DataFormatError(f"recipe {recipe!r} gave no training questions", field="recipe")
     _write(train_path, train)
     _write(test_path, test)
+    atomic_write_text(params_path, json.dumps(params))  # last: the split is reused only when complete
     log.info("questions: %d train, %d held out (documents held out: %.0f%%)", len(train), len(test),
              100 * test_fraction)
     return train, test
