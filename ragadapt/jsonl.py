@@ -36,3 +36,41 @@ def iter_jsonl(path: str | Path, on_undecodable: Callable[[int], None] | None = 
             if not isinstance(record, dict):
                 raise DataFormatError(f"expected a JSON object, got {type(record).__name__}", path=str(path), line=lineno)
             yield lineno, record
+
+
+class AppendLog:
+    """An append-only JSONL file of records that a run can resume from (caches of expensive results).
+    An interrupted append leaves a torn last line: it is skipped on read and the next append starts on
+    a new line, so no complete record is ever lost."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path else None
+
+    def read(self) -> list[dict]:
+        import logging
+
+        if not self.path or not self.path.exists():
+            return []
+        rows = []
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                if lineno != len(lines):
+                    logging.getLogger(__name__).warning("%s:%d: unreadable record skipped", self.path, lineno)
+        return rows
+
+    def append(self, rows: list[dict]) -> None:
+        if not self.path or not rows:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "ab+") as f:
+            torn = False
+            if f.seek(0, 2) > 0:
+                f.seek(-1, 2)
+                torn = f.read(1) != b"\n"
+            f.seek(0, 2)
+            f.write((("\n" if torn else "") + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)).encode())

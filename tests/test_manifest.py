@@ -44,3 +44,18 @@ def test_atomic_dir_error_leaves_nothing(tmp_path):
             (d / "partial").write_text("x")
             raise RuntimeError
     assert list(tmp_path.iterdir()) == []
+
+
+def test_append_log_survives_a_torn_write(tmp_path):
+    from ragadapt.jsonl import AppendLog
+
+    path = tmp_path / "log.jsonl"
+    log = AppendLog(path)
+    log.append([{"a": 1}])
+    log.append([{"a": 2}])
+    assert path.read_text() == '{"a": 1}\n{"a": 2}\n'  # no blank lines between clean appends
+    with open(path, "a") as f:
+        f.write('{"a": 3, "b"')  # interrupted
+    assert log.read() == [{"a": 1}, {"a": 2}]
+    log.append([{"a": 4}])
+    assert log.read() == [{"a": 1}, {"a": 2}, {"a": 4}]

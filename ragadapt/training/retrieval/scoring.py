@@ -5,11 +5,11 @@ only scores pairs it has not seen."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from ragadapt.jsonl import AppendLog
 from ragadapt.prompts import RAGPrompt
 from ragadapt.types import Hit, Passage
 
@@ -23,33 +23,22 @@ def pair_key(question: str, answer: str, passage: Passage) -> str:
 
 
 class ScoreCache:
-    """Append-only JSONL of {key, score}. A torn last line (an interrupted write) is ignored on load."""
+    """{pair key: score}, persisted as an append-only JSONL log (resumable; see ragadapt.jsonl.AppendLog)."""
 
     def __init__(self, path: str | Path | None):
-        self.path = Path(path) if path else None
+        self.log = AppendLog(path)
         self.scores: dict[str, float] = {}
-        self._torn = False  # the file ends inside a record: the next append starts on a new line
-        if self.path and self.path.exists():
-            text = self.path.read_text(encoding="utf-8")
-            self._torn = bool(text) and not text.endswith("\n")
-            lines = text.splitlines()
-            for lineno, line in enumerate(lines, start=1):
-                try:
-                    row = json.loads(line)
-                    self.scores[row["key"]] = float(row["score"])
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                    if lineno != len(lines):
-                        log.warning("%s:%d: unreadable cache line skipped", self.path, lineno)
-            log.info("%s: %d cached LM scores", self.path, len(self.scores))
+        for row in self.log.read():
+            try:
+                self.scores[row["key"]] = float(row["score"])
+            except (KeyError, TypeError, ValueError):
+                continue
+        if self.scores:
+            log.info("%s: %d cached LM scores", self.log.path, len(self.scores))
 
     def add(self, items: dict[str, float]) -> None:
         self.scores.update(items)
-        if self.path:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write("\n" if self._torn else "")
-                self._torn = False
-                f.write("".join(json.dumps({"key": k, "score": v}) + "\n" for k, v in items.items()))
+        self.log.append([{"key": k, "score": v} for k, v in items.items()])
 
 
 class LMScorer:

@@ -1,0 +1,133 @@
+"""Silver passage sequences for the BGM bridge (Ke et al., 2024): for each training question, greedily
+build the sequence of its candidates that the frozen generator does best with.
+
+Start from the empty sequence; at every step score each extension `sequence + [candidate]` (candidates
+not used yet) and keep the best one if it beats the current score; stop when nothing improves or at
+`max_len`. The empty sequence is a valid answer (no passage helps). All unfinished questions advance in
+lockstep, so each step is one batched generator call. Results are appended to a JSONL cache, so an
+interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ragadapt.jsonl import AppendLog
+from ragadapt.types import Hit, Passage
+
+log = logging.getLogger(__name__)
+
+# (question, answer, passages in order) -> score; called on many items at once
+Scorer = Callable[[Sequence[tuple[str, str, Sequence[Passage]]]], Sequence[float]]
+
+
+@dataclass
+class SilverResult:
+    id: str
+    question: str
+    answer: str
+    candidates: list[str]  # candidate passage ids, in retrieval order
+    sequence: list[str]  # the silver sequence (passage ids, in order); may be empty
+    score: float  # the generator's score with `sequence`
+    empty_score: float  # ... with no passage
+    trace: list[float] = field(default_factory=list)  # best score after each accepted step
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def likelihood_scorer(generator, prompt, batch_size: int = 8) -> Scorer:
+    """log P_LM(answer | question, passages in order): the default BGM target."""
+
+    def score(items):
+        prompts = [prompt.messages(q, [Hit(p, 0.0, r) for r, p in enumerate(ps)], generator.count_tokens)
+                   for q, _, ps in items]
+        return generator.loglikelihood(prompts, [a for _, a, _ in items], batch_size=batch_size).tolist()
+
+    return score
+
+
+def answer_metric_scorer(generator, prompt, metric: str = "f1", max_new_tokens: int = 24,
+                         batch_size: int = 8) -> Scorer:
+    """EM or F1 of the generator's greedy answer against the gold answer."""
+    from ragadapt.eval.metrics import exact_match, f1_score
+
+    fn = {"em": exact_match, "f1": f1_score}[metric]
+
+    def score(items):
+        prompts = [prompt.messages(q, [Hit(p, 0.0, r) for r, p in enumerate(ps)], generator.count_tokens)
+                   for q, _, ps in items]
+        answers = generator.generate(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        return [fn(pred, [a]) for pred, (_, a, _) in zip(answers, items)]
+
+    return score
+
+
+@dataclass
+class _State:
+    sequence: list[int]
+    score: float
+    trace: list[float]
+    done: bool = False
+
+
+def greedy_silver(ids: Sequence[str], questions: Sequence[str], answers: Sequence[str],
+                  candidates: Sequence[Sequence[Passage]], scorer: Scorer, max_len: int | None = None,
+                  min_gain: float = 1e-6) -> list[SilverResult]:
+    """Greedy silver sequences for many questions at once (one scorer call per step)."""
+    empty = list(scorer([(q, a, []) for q, a in zip(questions, answers)]))
+    states = [_State([], s, []) for s in empty]
+    limit = max_len if max_len is not None else max((len(c) for c in candidates), default=0)
+    for _ in range(limit):
+        items, owners = [], []
+        for i, st in enumerate(states):
+            if st.done:
+                continue
+            unused = [j for j in range(len(candidates[i])) if j not in st.sequence]
+            if not unused:
+                st.done = True
+            for j in unused:
+                items.append((questions[i], answers[i], [candidates[i][k] for k in st.sequence + [j]]))
+                owners.append((i, j))
+        if not items:
+            break
+        best: dict[int, tuple[float, int]] = {}
+        for (i, j), value in zip(owners, scorer(items)):
+            if i not in best or value > best[i][0]:  # ties keep the higher-ranked candidate
+                best[i] = (value, j)
+        for i, (value, j) in best.items():
+            st = states[i]
+            if value > st.score + min_gain:
+                st.sequence.append(j)
+                st.score = value
+                st.trace.append(value)
+            else:
+                st.done = True
+    return [SilverResult(id_, q, a, [p.id for p in c], [c[j].id for j in st.sequence], float(st.score),
+                         float(e), st.trace)
+            for id_, q, a, c, st, e in zip(ids, questions, answers, candidates, states, empty)]
+
+
+def silver_sequences(ids, questions, answers, candidates, scorer: Scorer, cache: str | Path | None = None,
+                     chunk: int = 32, max_len: int | None = None, show_progress: bool = True) -> list[SilverResult]:
+    """`greedy_silver` over chunks of questions, each chunk appended to `cache` (JSONL) when done; questions
+    already in the cache are not searched again."""
+    from tqdm.auto import tqdm
+
+    store = AppendLog(cache)
+    done = {row["id"]: SilverResult(**row) for row in store.read()}
+    todo = [i for i, id_ in enumerate(ids) if id_ not in done]
+    log.info("silver sequences: %d to search, %d cached", len(todo), len(ids) - len(todo))
+    bar = tqdm(total=len(todo), desc="silver sequences", unit="q", disable=not show_progress or not todo)
+    for start in range(0, len(todo), chunk):
+        part = todo[start:start + chunk]
+        results = greedy_silver([ids[i] for i in part], [questions[i] for i in part], [answers[i] for i in part],
+                                [candidates[i] for i in part], scorer, max_len)
+        store.append([r.to_dict() for r in results])
+        done.update({r.id: r for r in results})
+        bar.update(len(part))
+    bar.close()
+    return [done[id_] for id_ in ids]

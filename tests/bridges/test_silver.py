@@ -1,0 +1,59 @@
+"""Greedy silver sequences on a fake generator whose preferences are known exactly."""
+
+import re
+
+import torch
+
+from ragadapt.bridges.silver import greedy_silver, likelihood_scorer, silver_sequences
+from ragadapt.prompts import RAGPrompt
+from ragadapt.types import Passage
+
+UTILITY = {"A": 5.0, "B": 4.0, "C": -1.0, "D": 0.5, "E": -2.0}
+
+
+class PreferenceLM:
+    """log P(answer | prompt) = -10 + sum of the passages' utilities, -4.5 when A and B are both shown
+    (they repeat each other). Counts its batched calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def loglikelihood(self, prompts, targets, batch_size=8):
+        self.calls += 1
+        out = []
+        for messages in prompts:
+            titles = re.findall(r"\[\d+\] (\w+)", messages[-1]["content"])
+            out.append(-10 + sum(UTILITY[t] for t in titles) - (4.5 if {"A", "B"} <= set(titles) else 0.0))
+        return torch.tensor(out)
+
+
+def P(title):
+    return Passage(id=f"{title}#0", title=title, text=f"text of {title}", doc_id=title)
+
+
+def test_greedy_search_gives_the_exact_silver_sequences_in_lockstep():
+    lm = PreferenceLM()
+    scorer = likelihood_scorer(lm, RAGPrompt())
+    results = greedy_silver(["q1", "q2"], ["first?", "second?"], ["x", "y"],
+                            [[P("B"), P("C"), P("A"), P("D")], [P("C"), P("E")]], scorer)
+    # q1: empty -10; +A -5 (best); [A]+D -4.5 beats [A]+B -5.5 and [A]+C -6; then nothing beats -4.5
+    assert results[0].sequence == ["A#0", "D#0"] and results[0].score == -4.5 and results[0].trace == [-5.0, -4.5]
+    assert results[0].empty_score == -10.0 and results[0].candidates == ["B#0", "C#0", "A#0", "D#0"]
+    # q2: no passage helps -> the empty sequence (kept, not dropped)
+    assert results[1].sequence == [] and results[1].score == -10.0
+    # one batched call per step for all questions: empty, step 1 (both), step 2 (q1), step 3 (q1)
+    assert lm.calls == 4
+
+
+def test_silver_cache_resumes_without_new_generator_calls(tmp_path):
+    lm = PreferenceLM()
+    scorer = likelihood_scorer(lm, RAGPrompt())
+    args = (["q1", "q2"], ["first?", "second?"], ["x", "y"], [[P("A"), P("B")], [P("D")]])
+    first = silver_sequences(*args, scorer=scorer, cache=tmp_path / "silver.jsonl", chunk=1, show_progress=False)
+    calls = lm.calls
+    again = silver_sequences(*args, scorer=scorer, cache=tmp_path / "silver.jsonl", show_progress=False)
+    assert again == first and lm.calls == calls
+    assert [r.sequence for r in first] == [["A#0"], ["D#0"]]
