@@ -2,7 +2,9 @@
 
 from ragadapt.bridges.base import Bridge
 
-# kind -> loader(directory, device=...) for bridges saved inside a RAGSystem directory.
-LOADERS: dict = {}
+from ragadapt.bridges.bgm import BGMBridge, format_selection, parse_selection
 
-__all__ = ["Bridge", "LOADERS"]
+# kind -> loader(directory, device=...) for bridges saved inside a RAGSystem directory.
+LOADERS: dict = {BGMBridge.kind: BGMBridge.load_dir}
+
+__all__ = ["BGMBridge", "Bridge", "LOADERS", "format_selection", "parse_selection"]

@@ -1,0 +1,139 @@
+"""The BGM bridge model (Ke et al., 2024): reads the question and the numbered candidates and writes the
+ids of the passages the generator should see, best first ("3, 1"), or "none".
+
+Output handling never yields a passage that was not a candidate: only integers 1..n are kept (first
+occurrence, in order); a reply with no valid id that is not "none" is unparseable and falls back to the
+plain top-k (counted in `stats`). Candidate list rule: at most `max_candidates` candidates, each cut to
+`passage_tokens` tokens (word boundary) so the list fits the bridge's context; the cut applies only to
+what the bridge reads, the generator still receives the full passages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ragadapt.atomic import atomic_dir
+from ragadapt.manifest import read_manifest, write_manifest
+from ragadapt.types import Hit
+
+KIND = "bgm"
+MODEL_SUBDIR = "model"
+INSTRUCTION = ("Choose the passages that help answer the question, most useful first. Reply with their "
+               "numbers separated by commas (for example: 2, 5), or 'none' if no passage helps.")
+_INT = re.compile(r"\d+")
+
+
+def parse_selection(text: str, n: int) -> list[int] | None:
+    """0-based indices of the chosen candidates; [] for 'none'; None when the reply cannot be parsed."""
+    picked: list[int] = []
+    for m in _INT.finditer(text):
+        i = int(m.group()) - 1
+        if 0 <= i < n and i not in picked:
+            picked.append(i)
+    if picked:
+        return picked
+    return [] if text.strip().lower().startswith(("none", "no passage")) else None
+
+
+def format_selection(indices: Sequence[int]) -> str:
+    """The training target for a silver sequence (0-based indices)."""
+    return ", ".join(str(i + 1) for i in indices) if indices else "none"
+
+
+def _cut(text: str, n_tokens: int, count_tokens) -> str:
+    from ragadapt.prompts import _cut_to_tokens
+
+    return text if count_tokens(text) <= n_tokens else _cut_to_tokens(text, n_tokens, count_tokens) + " ..."
+
+
+def bridge_messages(question: str, hits: Sequence[Hit], count_tokens, max_candidates: int = 10,
+                    passage_tokens: int = 64) -> list[dict[str, str]]:
+    blocks = [f"[{i + 1}] {h.passage.title}: {_cut(h.passage.text, passage_tokens, count_tokens)}"
+              for i, h in enumerate(hits[:max_candidates])]
+    content = f"Question: {question}\n\nPassages:\n" + "\n".join(blocks) + f"\n\n{INSTRUCTION}"
+    return [{"role": "user", "content": content}]
+
+
+@dataclass
+class BridgeStats:
+    calls: int = 0
+    fallbacks: int = 0  # unparseable replies answered with the plain top-k
+    passages: int = 0  # passages passed on in total
+
+    @property
+    def mean_passages(self) -> float:
+        return self.passages / self.calls if self.calls else 0.0
+
+
+class BGMBridge:
+    """A bridge over any text generator: a causal LM (TransformersGenerator) or a seq2seq model."""
+
+    kind = KIND
+
+    def __init__(self, generator, max_candidates: int = 10, passage_tokens: int = 64, max_new_tokens: int = 16,
+                 fallback_k: int = 3, batch_size: int = 8):
+        self.generator = generator
+        self.max_candidates, self.passage_tokens = max_candidates, passage_tokens
+        self.max_new_tokens, self.fallback_k, self.batch_size = max_new_tokens, fallback_k, batch_size
+        self.stats = BridgeStats()
+
+    @classmethod
+    def load(cls, name: str = "smollm2-135m-instruct", device: str | None = None, **settings) -> BGMBridge:
+        """A causal LM by name/dir, or a seq2seq model when its config is encoder-decoder."""
+        from transformers import AutoConfig
+
+        from ragadapt.models import resolve_model
+
+        path = name if Path(name).is_dir() else resolve_model(name, kind="generator")
+        if getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False):
+            from ragadapt.generation.seq2seq import Seq2SeqGenerator
+
+            return cls(Seq2SeqGenerator.load(path, device=device), **settings)
+        from ragadapt.generation import TransformersGenerator
+
+        return cls(TransformersGenerator.load(path, device=device), **settings)
+
+    @property
+    def module(self):
+        return self.generator.module
+
+    def messages(self, question: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+        return bridge_messages(question, hits, self.generator.count_tokens, self.max_candidates,
+                               self.passage_tokens)
+
+    def select_batch(self, questions: Sequence[str], hits: Sequence[Sequence[Hit]]) -> list[list[Hit]]:
+        replies = self.generator.generate([self.messages(q, h) for q, h in zip(questions, hits)],
+                                          max_new_tokens=self.max_new_tokens, batch_size=self.batch_size)
+        out = []
+        for reply, hs in zip(replies, hits):
+            shown = list(hs[: self.max_candidates])
+            picked = parse_selection(reply, len(shown))
+            if picked is None:
+                self.stats.fallbacks += 1
+                chosen = shown[: self.fallback_k]
+            else:
+                chosen = [shown[i] for i in picked]
+            self.stats.calls += 1
+            self.stats.passages += len(chosen)
+            out.append([Hit(h.passage, h.score, rank) for rank, h in enumerate(chosen)])
+        return out
+
+    def select(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
+        return self.select_batch([question], [hits])[0]
+
+    def settings(self) -> dict:
+        return {"max_candidates": self.max_candidates, "passage_tokens": self.passage_tokens,
+                "max_new_tokens": self.max_new_tokens, "fallback_k": self.fallback_k, "batch_size": self.batch_size}
+
+    def save(self, directory: str | Path) -> None:
+        with atomic_dir(directory) as tmp:
+            self.generator.save(tmp / MODEL_SUBDIR)
+            write_manifest(tmp, KIND, name=getattr(self.generator, "name", ""), settings=self.settings())
+
+    @classmethod
+    def load_dir(cls, directory: str | Path, device: str | None = None) -> BGMBridge:
+        m = read_manifest(directory, KIND)
+        return cls.load(str(Path(directory) / MODEL_SUBDIR), device=device, **m["settings"])
