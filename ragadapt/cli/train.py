@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug, reranker, ra-dit "
+HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug, reranker, ra-dit, "
+        "bridge "
         "(YAML configs; key=value overrides)")
 
 CONFIG_CLASSES = {"cpt": "LMConfig", "sft": "LMConfig", "dpo": "DPOTrainConfig", "grpo": "RLConfig",
                   "rloo": "RLConfig", "generator-contextual": "ContextualConfig", "retriever-replug": "ReplugConfig",
-                  "reranker": "RerankerConfig", "ra-dit": "RADITConfig"}
+                  "reranker": "RerankerConfig", "ra-dit": "RADITConfig",
+                  "bridge": "BridgeConfig"}
 
 
 def add_parser(sub) -> None:

@@ -7,11 +7,12 @@ from ragadapt.training.config import (
     ContextualConfig, DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
     load_config,
 )
-from ragadapt.training.retrieval.config import RADITConfig, ReplugConfig, RerankerConfig
+from ragadapt.training.retrieval.config import BridgeConfig, RADITConfig, ReplugConfig, RerankerConfig
 
 
 def methods() -> dict:
     """method name -> (config class, train function). Imports the trainers lazily."""
+    from ragadapt.training.bridge import train_bridge
     from ragadapt.training.contextual import train_contextual
     from ragadapt.training.dpo import train_dpo
     from ragadapt.training.lm import train_lm
@@ -30,13 +31,14 @@ def methods() -> dict:
         "retriever-replug": (ReplugConfig, train_replug),
         "reranker": (RerankerConfig, train_reranker),
         "ra-dit": (RADITConfig, train_ra_dit),
+        "bridge": (BridgeConfig, train_bridge),
     }
 
 
 METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual", "retriever-replug",
-                "reranker", "ra-dit")
+                "reranker", "ra-dit", "bridge")
 
 __all__ = [
-    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "RADITConfig", "ReplugConfig", "RerankerConfig", "ScheduleConfig", "Source",
+    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "BridgeConfig", "RADITConfig", "ReplugConfig", "RerankerConfig", "ScheduleConfig", "Source",
     "StageConfig", "TrainConfig", "load_config", "methods",
 ]

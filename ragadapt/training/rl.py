@@ -32,14 +32,15 @@ def rl_defaults(cfg: RLConfig) -> dict:
             **({"vllm_mode": "colocate"} if use_vllm else {})}
 
 
-def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factory=None):
+def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factory=None, reward_funcs=None):
+    """`reward_funcs`: extra reward callables (e.g. closures over a frozen model) after the named ones."""
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if method == "grpo" else (RLOOConfig, RLOOTrainer)
     out = Path(cfg.output_dir)
     model, tokenizer, _ = load_model(cfg.model, cfg.trust_remote_code)
     freeze_parameters(model, cfg.freeze)
-    rewards = [resolve_reward(name) for name in cfg.rewards]
+    rewards = [resolve_reward(name) for name in cfg.rewards] + list(reward_funcs or [])
 
     def prepare(ds, source):
         require_columns(ds.column_names, ["prompt"], source.path)

@@ -93,3 +93,27 @@ class RADITConfig(ReplugConfig):
     lm_max_length: int = _help("LM-ft: longest example in tokens", 512)
     lm_freeze: list[str] = _help("LM-ft: parameter-name patterns to freeze", factory=list)
     lm_trainer: dict = _help(f"LM-ft: SFTConfig fields (over {LM_FT_DEFAULTS})", factory=dict)
+
+
+@dataclass
+class BridgeConfig(RetrieverDataConfig):
+    """BGM bridge training: silver sequences from the frozen generator, SFT, then GRPO; retriever and
+    generator frozen throughout. `scorer` is the frozen generator."""
+
+    output_dir: str = _help("silver sequences, SFT and RL runs, the system with its bridge, report.md", "runs/bridge")
+    model: str = _help("the bridge's starting model: a causal LM (default) or a seq2seq directory",
+                       "smollm2-135m-instruct")
+    k: int = _help("candidates the bridge chooses from (the retriever's top-k)", 5)
+    silver_target: str = _help("what the greedy search maximises: loglik (log P(answer | passages)), f1 or em "
+                               "of the generator's answer", "loglik")
+    silver_max_len: int = _help("longest silver sequence", 3)
+    passage_tokens: int = _help("each candidate is cut to this many tokens in the bridge's prompt", 64)
+    max_length: int = _help("longest bridge training example in tokens", 1024)
+    freeze: list[str] = _help("bridge parameter-name patterns to freeze", factory=list)
+    sft_trainer: dict = _help("SFTConfig fields of stage 1", factory=dict)
+    rl: bool = _help("run stage 2 (GRPO) after the SFT stage", True)
+    rl_max_train: int = _help("questions used by the RL stage", 200)
+    length_penalty: float = _help("RL: reward minus this per passage passed (prefer fewer when they do not help)",
+                                  0.05)
+    format_weight: float = _help("RL: weight of the format reward (1 when the reply parses)", 0.2)
+    rl_trainer: dict = _help("GRPOConfig fields of stage 2", factory=dict)

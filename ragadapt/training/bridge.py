@@ -1,0 +1,173 @@
+"""`ragadapt train bridge`: the BGM bridge (Ke et al., 2024), retriever and generator frozen throughout.
+
+1. candidates: the retriever's top-k for every training question
+2. silver sequences: greedy search with the frozen generator (ragadapt.bridges.silver), cached
+3. stage 1: SFT of the bridge on (question + numbered candidates -> silver ids) with the SFT core
+4. stage 2: GRPO from the SFT model; reward = the frozen generator's log-likelihood of the gold answer
+   with the bridge's selection, + a format term (the reply parses) - a length term per passage
+5. evaluation on held-out questions: answers with top-1, top-k, the SFT bridge and the RL bridge, and the
+   mean number of passages passed
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ragadapt.atomic import atomic_write_text
+from ragadapt.bridges.bgm import BGMBridge, bridge_messages, format_selection, parse_selection
+from ragadapt.bridges.silver import answer_metric_scorer, likelihood_scorer, silver_sequences
+from ragadapt.errors import DataFormatError
+from ragadapt.prompts import RAGPrompt
+from ragadapt.training.rewards import completion_text
+from ragadapt.training.retrieval.config import BridgeConfig
+from ragadapt.types import Hit, Passage
+
+log = logging.getLogger(__name__)
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path
+
+
+def silver_scorer(cfg: BridgeConfig, generator):
+    prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
+    if cfg.silver_target == "loglik":
+        return likelihood_scorer(generator, prompt, cfg.score_batch_size)
+    if cfg.silver_target in ("f1", "em"):
+        return answer_metric_scorer(generator, prompt, cfg.silver_target, batch_size=cfg.score_batch_size)
+    raise DataFormatError(f"silver_target must be loglik, f1 or em, got {cfg.silver_target!r}", field="silver_target")
+
+
+def sft_rows(silver, candidates, count_tokens, cfg: BridgeConfig) -> list[dict]:
+    rows = []
+    for s, hits in zip(silver, candidates):
+        position = {h.passage.id: i for i, h in enumerate(hits)}
+        target = format_selection([position[p] for p in s.sequence])
+        rows.append({"messages": bridge_messages(s.question, hits, count_tokens, cfg.k, cfg.passage_tokens)
+                     + [{"role": "assistant", "content": target}]})
+    return rows
+
+
+def downstream_rewards(generator, cfg: BridgeConfig):
+    """GRPO reward functions over the dataset's `question`, `answer`, `candidates` columns."""
+    prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
+
+    def selections(completions, candidates):
+        out = []
+        for c, cands in zip(completions, candidates):
+            picked = parse_selection(completion_text(c), len(cands))
+            out.append(None if picked is None else [Passage.from_dict(cands[i]) for i in picked])
+        return out
+
+    def downstream(prompts, completions, question, answer, candidates, **_):
+        chosen = selections(completions, candidates)
+        messages = [prompt.messages(q, [Hit(p, 0.0, r) for r, p in enumerate(sel or [])], generator.count_tokens)
+                    for q, sel in zip(question, chosen)]
+        scores = generator.loglikelihood(messages, list(answer), reduction="mean", batch_size=cfg.score_batch_size)
+        return [float(s) for s in scores.tolist()]
+
+    def well_formed(prompts, completions, candidates, **_):
+        return [0.0 if sel is None else 1.0 for sel in selections(completions, candidates)]
+
+    def length(prompts, completions, candidates, **_):
+        return [-float(len(sel or [])) for sel in selections(completions, candidates)]
+
+    return [downstream, well_formed, length], [1.0, cfg.format_weight, cfg.length_penalty]
+
+
+def compare(generator, bridges: dict, test, candidates, cfg: BridgeConfig, out: Path) -> dict:
+    """Answer accuracy of each passage-selection strategy on the same questions and candidates."""
+    from ragadapt.eval.metrics import answer_contains, exact_match, f1_score
+
+    prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
+    strategies = {"top-1": lambda qs, hs: [h[:1] for h in hs], f"top-{cfg.k}": lambda qs, hs: [list(h) for h in hs]}
+    for name, bridge in bridges.items():
+        strategies[name] = bridge.select_batch
+    questions = [e.question for e in test]
+    report = {}
+    for name, select in strategies.items():
+        chosen = select(questions, candidates)
+        messages = [prompt.messages(q, c, generator.count_tokens) for q, c in zip(questions, chosen)]
+        preds = generator.generate(messages, max_new_tokens=24, batch_size=cfg.score_batch_size)
+        golds = [e.answers for e in test]
+        report[name] = {
+            "contains": sum(answer_contains(p, g) for p, g in zip(preds, golds)) / len(test),
+            "em": sum(exact_match(p, g) for p, g in zip(preds, golds)) / len(test),
+            "f1": sum(f1_score(p, g) for p, g in zip(preds, golds)) / len(test),
+            "passages": sum(len(c) for c in chosen) / len(test), "n": len(test)}
+        if name in bridges:
+            report[name]["fallbacks"] = bridges[name].stats.fallbacks
+        log.info("%s: %s", name, report[name])
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+    lines = ["| passages given to the generator | answer contains | EM | F1 | passages passed (mean) |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {n} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | {100 * r['f1']:.1f} | {r['passages']:.2f} |"
+              for n, r in report.items()]
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return report
+
+
+def train_bridge(cfg: BridgeConfig):
+    from ragadapt.training.config import LMConfig, RLConfig, Source
+    from ragadapt.training.lm import train_lm
+    from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
+    from ragadapt.training.retrieval.replug import load_scorer
+    from ragadapt.training.rl import train_rl
+    from ragadapt.training.runner import finish
+
+    out = Path(cfg.output_dir)
+    system = load_or_build_system(cfg.system, cfg.corpus)
+    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
+    train_hits = system.retriever.search([e.question for e in train], cfg.k)
+    silver = silver_sequences([e.id for e in train], [e.question for e in train], [e.answers[0] for e in train],
+                              [[h.passage for h in hs] for hs in train_hits], silver_scorer(cfg, generator),
+                              cache=out / "silver.jsonl", max_len=cfg.silver_max_len)
+    empty = sum(not s.sequence for s in silver)
+    log.info("silver sequences: %d questions, %d empty (no candidate helps; kept), mean length %.2f",
+             len(silver), empty, sum(len(s.sequence) for s in silver) / max(1, len(silver)))
+    from transformers import AutoTokenizer
+
+    from ragadapt.models import resolve_model
+
+    tok = AutoTokenizer.from_pretrained(cfg.model if Path(cfg.model).is_dir() else resolve_model(cfg.model))
+
+    def count(text: str) -> int:
+        return len(tok(text, add_special_tokens=False)["input_ids"])
+
+    sft_data = _write_jsonl(out / "data" / "sft.jsonl", sft_rows(silver, train_hits, count, cfg))
+    sft = train_lm(LMConfig(model=cfg.model, output_dir=str(out / "sft"), data=[Source(path=str(sft_data))],
+                            max_length=cfg.max_length, freeze=list(cfg.freeze), seed=cfg.seed, resume=cfg.resume,
+                            trainer={"learning_rate": 5e-5, "num_train_epochs": 2, **cfg.sft_trainer}), "sft")
+    stages = {"bridge (SFT)": str(sft.final_dir)}
+    step = sft.global_step
+    if cfg.rl:
+        rl_rows = [{"prompt": bridge_messages(e.question, hs, count, cfg.k, cfg.passage_tokens), "question": e.question,
+                    "answer": e.answers[0], "candidates": [h.passage.to_dict() for h in hs]}
+                   for e, hs in list(zip(train, train_hits))[: cfg.rl_max_train]]
+        rl_data = _write_jsonl(out / "data" / "rl.jsonl", rl_rows)
+        funcs, weights = downstream_rewards(generator, cfg)
+        rl = train_rl(RLConfig(model=str(sft.final_dir), output_dir=str(out / "rl"), data=[Source(path=str(rl_data))],
+                               rewards=[], reward_weights=weights, freeze=list(cfg.freeze), seed=cfg.seed,
+                               resume=cfg.resume, trainer={"max_completion_length": 16, **cfg.rl_trainer}),
+                      "grpo", reward_funcs=funcs)
+        stages["bridge (SFT + RL)"] = str(rl.final_dir)
+        step += rl.global_step
+    settings = {"max_candidates": cfg.k, "passage_tokens": cfg.passage_tokens}
+    bridges = {name: BGMBridge.load(path, **settings) for name, path in stages.items()}
+    final_bridge = list(bridges.values())[-1]
+    system.bridge = final_bridge
+    system.config.fetch_k = cfg.k
+    system.save(out / "system")
+    report = {}
+    if cfg.evaluate and test:
+        test = test[: cfg.max_answer_eval]
+        test_hits = system.retriever.search([e.question for e in test], cfg.k)
+        report = compare(generator, bridges, test, test_hits, cfg, out)
+    result = finish(out, out / "system", step, {"report": report, "silver_empty": empty})
+    return result
