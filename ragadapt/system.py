@@ -100,7 +100,10 @@ class RAGSystem:
                          k: int | None = None) -> list[Answer]:
         if self.generator is None:
             raise ValueError("this RAGSystem has no generator (it was loaded with generator=False)")
-        chosen = [self.select(q, h, k) for q, h in zip(questions, hits)]
+        if self.bridge is not None and hasattr(self.bridge, "select_batch"):  # one batched bridge call
+            chosen = self.bridge.select_batch(list(questions), [list(h) for h in hits])
+        else:
+            chosen = [self.select(q, h, k) for q, h in zip(questions, hits)]
         template = self.prompt()
         prompts = [template.messages(q, h, self.generator.count_tokens) for q, h in zip(questions, chosen)]
         texts = self.generator.generate(prompts, max_new_tokens=self.config.max_new_tokens,

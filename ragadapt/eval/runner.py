@@ -70,7 +70,10 @@ def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 1
         bar.update(len(batch))
     bar.close()
     elapsed = time.perf_counter() - start
-    metric_keys = ([] if retrieval_only else ["em", "f1", "contains"]) + [f"recall@{k}" for k in ks] + \
+    for row in rows:
+        if "passages_used" in row:
+            row["n_passages"] = len(row["passages_used"])
+    metric_keys = ([] if retrieval_only else ["em", "f1", "contains", "n_passages"]) + [f"recall@{k}" for k in ks] + \
         ["mrr", f"ndcg@{max(ks)}"]
     gold = any(e.gold_ids or e.gold_doc_ids for e in examples)
     summary = {"n": len(rows), **{key: _mean(rows, key) for key in metric_keys},

@@ -69,11 +69,16 @@ def test_pipeline_uses_the_bridge_order(tiny_embedder, tiny_generator):
 
     passages = [Passage(id=f"d{i}", text=f"document number {i} about topic {i}") for i in range(6)]
     retriever = DenseRetriever.build(passages, tiny_embedder, show_progress=False)
-    system = RAGSystem(retriever, tiny_generator, bridge=BGMBridge(Scripted(["4, 2"])),
+    system = RAGSystem(retriever, tiny_generator, bridge=BGMBridge(Scripted(["4, 2", "none"])),
                        config=RAGConfig(k=3, fetch_k=5, max_new_tokens=4))
     candidates = system.retrieve(["topic"], 5)[0]
     answer = system.answer("topic")[0]
     assert [h.passage.id for h in answer.hits] == [candidates[3].passage.id, candidates[1].passage.id]
+    from ragadapt.eval.runner import evaluate
+    from ragadapt.types import QAExample
+
+    summary = evaluate(system, [QAExample("topic", ["x"])], ks=(1,), show_progress=False)
+    assert summary["n_passages"] == 0.0  # the bridge said "none": the generator saw no passage
 
 
 def _tiny_seq2seq(tmp_path, tiny_embedder_dir):
