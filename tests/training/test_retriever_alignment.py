@@ -300,6 +300,7 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     plan = expected * (2 if schedule == "alternating" else 1)
     assert list(stages) == ["before"] + [f"+ {s} ({i})" for i, s in enumerate(plan, 1)] + \
         (["R-ft retriever, base generator"] if train_generator and train_retriever else [])
+    assert (result.final_dir / "generator").is_dir() == train_generator  # a tuned generator travels with the system
     final = RAGSystem.load(result.final_dir, device="cpu")
     assert _changed(base_gen, final.generator.model) == train_generator
     q_before = _params(original.embedder.model)

@@ -109,11 +109,12 @@ def train_ra_dit(cfg: RADITConfig):
         # the saved system carries full-precision weights of the tuned generator
         saved_gen = TransformersGenerator.load(model_dir) if generator is not base else None
         RAGSystem(system.retriever, saved_gen, config=system.config,
-                  generator_ref=None if saved_gen else base_name).save(stage_dir / "system")
+                  generator_ref=None if saved_gen else base_name).save(stage_dir / "system",
+                                                                       save_generator=saved_gen is not None)
         last = stage_dir / "system"
         evaluate(f"+ {step} ({n})", generator)
     if cfg.train_generator and cfg.train_retriever:
         evaluate("R-ft retriever, base generator", base)
     if cfg.evaluate:
         print(write_report(out, stages, {"plan": plan, "rounds": stats}))
-    return finish(out, last, len(plan), {"stages": stages, "plan": plan})
+    return finish(out, last, len(plan), {"stages": stages, "plan": plan})  # global_step = stages run
