@@ -35,6 +35,9 @@ def test_build_ask_eval(built, tmp_path, capsys):
     assert main(["-q", "ask", str(built), "what is a for loop?", "--json", "--max-new-tokens", "4"]) == 0
     answer = json.loads(capsys.readouterr().out.strip())
     assert answer["question"] == "what is a for loop?" and len(answer["passages"]) == 3
+    assert main(["-q", "ask", str(built), "-k", "1", "--json", "--max-new-tokens", "4", "what is a for loop?"]) == 0
+    answer = json.loads(capsys.readouterr().out.strip())  # the question may also follow the options
+    assert answer["question"] == "what is a for loop?" and len(answer["passages"]) == 1
     qa = tmp_path / "qa.jsonl"
     qa.write_text(json.dumps({"question": "what is assert?", "answers": ["assert"], "gold_doc_ids": ["assert"]}) + "\n")
     assert main(["-q", "eval", str(built), "--data", str(qa), "--out", str(tmp_path / "rep"), "--ks", "1", "3"]) == 0

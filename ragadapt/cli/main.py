@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     if overrides and hasattr(args, "overrides"):
         args.overrides = list(args.overrides) + overrides
         extra = [a for a in extra if a not in overrides]
+    if extra and hasattr(args, "question"):  # `ask SYSTEM -k 1 "question"`: words after the options
+        args.question = list(args.question or []) + [a for a in extra if not a.startswith("-")]
+        extra = [a for a in extra if a.startswith("-")]
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
