@@ -2,8 +2,8 @@
 build the sequence of its candidates that the frozen generator does best with.
 
 Start from the empty sequence; at every step score each extension `sequence + [candidate]` (candidates
-not used yet) and keep the best one if it beats the current score; stop when nothing improves or at
-`max_len`. The empty sequence is a valid answer (no passage helps). All unfinished questions advance in
+not used yet) and keep the best one if it beats the current score by more than `min_gain`; stop when
+nothing improves or at `max_len`. The empty sequence is a valid answer (no passage helps). All unfinished questions advance in
 lockstep, so each step is one batched generator call. Results are appended to a JSONL cache, so an
 interrupted run resumes where it stopped.
 """
@@ -112,7 +112,8 @@ def greedy_silver(ids: Sequence[str], questions: Sequence[str], answers: Sequenc
 
 
 def silver_sequences(ids, questions, answers, candidates, scorer: Scorer, cache: str | Path | None = None,
-                     chunk: int = 32, max_len: int | None = None, show_progress: bool = True) -> list[SilverResult]:
+                     chunk: int = 32, max_len: int | None = None, min_gain: float = 1e-6,
+                     show_progress: bool = True) -> list[SilverResult]:
     """`greedy_silver` over chunks of questions, each chunk appended to `cache` (JSONL) when done; questions
     already in the cache are not searched again."""
     from tqdm.auto import tqdm
@@ -125,7 +126,7 @@ def silver_sequences(ids, questions, answers, candidates, scorer: Scorer, cache:
     for start in range(0, len(todo), chunk):
         part = todo[start:start + chunk]
         results = greedy_silver([ids[i] for i in part], [questions[i] for i in part], [answers[i] for i in part],
-                                [candidates[i] for i in part], scorer, max_len)
+                                [candidates[i] for i in part], scorer, max_len, min_gain)
         store.append([r.to_dict() for r in results])
         done.update({r.id: r for r in results})
         bar.update(len(part))

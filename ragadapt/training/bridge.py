@@ -124,10 +124,11 @@ def train_bridge(cfg: BridgeConfig):
     system = load_or_build_system(cfg.system, cfg.corpus)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
     generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
-    train_hits = system.retriever.search([e.question for e in train], cfg.k)
+    train_hits = system.retrieve([e.question for e in train], cfg.k)  # reranked when the system has a reranker
     silver = silver_sequences([e.id for e in train], [e.question for e in train], [e.answers[0] for e in train],
                               [[h.passage for h in hs] for hs in train_hits], silver_scorer(cfg, generator),
-                              cache=out / "silver.jsonl", max_len=cfg.silver_max_len)
+                              cache=out / "silver.jsonl", max_len=cfg.silver_max_len,
+                              min_gain=cfg.silver_min_gain)
     empty = sum(not s.sequence for s in silver)
     log.info("silver sequences: %d questions, %d empty (no candidate helps; kept), mean length %.2f",
              len(silver), empty, sum(len(s.sequence) for s in silver) / max(1, len(silver)))
@@ -167,7 +168,7 @@ def train_bridge(cfg: BridgeConfig):
     report = {}
     if cfg.evaluate and test:
         test = test[: cfg.max_answer_eval]
-        test_hits = system.retriever.search([e.question for e in test], cfg.k)
+        test_hits = system.retrieve([e.question for e in test], cfg.k)
         report = compare(generator, bridges, test, test_hits, cfg, out)
     result = finish(out, out / "system", step, {"report": report, "silver_empty": empty})
     return result

@@ -104,9 +104,13 @@ class BridgeConfig(RetrieverDataConfig):
     model: str = _help("the bridge's starting model: a causal LM (default) or a seq2seq directory",
                        "smollm2-135m-instruct")
     k: int = _help("candidates the bridge chooses from (the retriever's top-k)", 5)
+    max_prompt_tokens: int = _help("the generator's prompt budget (silver search, rewards, comparison); as "
+                                   "RAGConfig, so top-k is not cut shorter here than when the system answers", 1024)
     silver_target: str = _help("what the greedy search maximises: loglik (log P(answer | passages)), f1 or em "
                                "of the generator's answer", "loglik")
     silver_max_len: int = _help("longest silver sequence", 3)
+    silver_min_gain: float = _help("a passage joins the silver sequence only if it raises the score by more than "
+                                   "this (nats for loglik): noise-level gains do not lengthen the sequence", 0.1)
     passage_tokens: int = _help("each candidate is cut to this many tokens in the bridge's prompt", 64)
     max_length: int = _help("longest bridge training example in tokens", 1024)
     freeze: list[str] = _help("bridge parameter-name patterns to freeze", factory=list)
