@@ -5,8 +5,8 @@
 3. stage 1: SFT of the bridge on (question + numbered candidates -> silver ids) with the SFT core
 4. stage 2: GRPO from the SFT model; reward = the frozen generator's log-likelihood of the gold answer
    with the bridge's selection, + a format term (the reply parses) - a length term per passage
-5. evaluation on held-out questions: answers with top-1, top-k, the SFT bridge and the RL bridge, and the
-   mean number of passages passed
+5. evaluation on held-out and dev questions (ragadapt.training.bridge_eval): answers with top-1, top-k,
+   the reranker's top-1, the SFT bridge and the RL bridge, and the mean number of passages passed
 """
 
 from __future__ import annotations
@@ -79,37 +79,16 @@ def downstream_rewards(generator, cfg: BridgeConfig):
     return [downstream, well_formed, length], [1.0, cfg.format_weight, cfg.length_penalty]
 
 
-def compare(generator, bridges: dict, test, candidates, cfg: BridgeConfig, out: Path) -> dict:
-    """Answer accuracy of each passage-selection strategy on the same questions and candidates."""
-    from ragadapt.eval.metrics import answer_contains, exact_match, f1_score
+def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, out: Path) -> dict:
+    """top-1 / top-k / reranker / each bridge on the held-out questions and the dev set, same candidates."""
+    from ragadapt.training.bridge_eval import compare, load_reranker, strategies
+    from ragadapt.training.retrieval.evaluation import dev_examples
 
-    prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
-    strategies = {"top-1": lambda qs, hs: [h[:1] for h in hs], f"top-{cfg.k}": lambda qs, hs: [list(h) for h in hs]}
-    for name, bridge in bridges.items():
-        strategies[name] = bridge.select_batch
-    questions = [e.question for e in test]
-    report = {}
-    for name, select in strategies.items():
-        chosen = select(questions, candidates)
-        messages = [prompt.messages(q, c, generator.count_tokens) for q, c in zip(questions, chosen)]
-        preds = generator.generate(messages, max_new_tokens=24, batch_size=cfg.score_batch_size)
-        golds = [e.answers for e in test]
-        report[name] = {
-            "contains": sum(answer_contains(p, g) for p, g in zip(preds, golds)) / len(test),
-            "em": sum(exact_match(p, g) for p, g in zip(preds, golds)) / len(test),
-            "f1": sum(f1_score(p, g) for p, g in zip(preds, golds)) / len(test),
-            "passages": sum(len(c) for c in chosen) / len(test), "n": len(test)}
-        if name in bridges:
-            report[name]["fallbacks"] = bridges[name].stats.fallbacks
-        log.info("%s: %s", name, report[name])
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
-    lines = ["| passages given to the generator | answer contains | EM | F1 | passages passed (mean) |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {n} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | {100 * r['f1']:.1f} | {r['passages']:.2f} |"
-              for n, r in report.items()]
-    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return report
+    splits = {name: (examples, system.retrieve([e.question for e in examples], cfg.k))
+              for name, examples in (("held-out", test), ("dev", dev_examples(cfg.dev_set))) if examples}
+    selectors = strategies(cfg.k, bridges, load_reranker(cfg.compare_reranker))
+    return compare(generator, RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens), splits, selectors, bridges, out,
+                   cfg.score_batch_size)
 
 
 def train_bridge(cfg: BridgeConfig):
@@ -166,9 +145,7 @@ def train_bridge(cfg: BridgeConfig):
     system.config.fetch_k = cfg.k
     system.save(out / "system")
     report = {}
-    if cfg.evaluate and test:
-        test = test[: cfg.max_answer_eval]
-        test_hits = system.retrieve([e.question for e in test], cfg.k)
-        report = compare(generator, bridges, test, test_hits, cfg, out)
+    if cfg.evaluate:
+        report = evaluate_bridges(system, generator, bridges, test[: cfg.max_answer_eval], cfg, out)
     result = finish(out, out / "system", step, {"report": report, "silver_empty": empty})
     return result

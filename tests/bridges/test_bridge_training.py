@@ -26,7 +26,7 @@ def test_bridge_routine_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_d
     cfg = from_dict(BridgeConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "bridge"), "scorer": str(tiny_generator_dir),
         "scorer_dtype": "fp32", "model": str(tiny_generator_dir), "max_train": 12, "max_test": 4, "k": 3,
-        "silver_max_len": 2, "passage_tokens": 16, "max_length": 384, "max_answer_eval": 4,
+        "silver_max_len": 2, "passage_tokens": 16, "max_length": 384, "max_answer_eval": 4, "dev_set": None,
         "sft_trainer": {"max_steps": 3, "learning_rate": 3e-3, "logging_steps": 1},
         "rl_trainer": {"max_steps": 2, "learning_rate": 1e-3, "num_generations": 2, "per_device_train_batch_size": 4,
                        "max_completion_length": 6, "logging_steps": 1}})
@@ -46,5 +46,6 @@ def test_bridge_routine_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_d
     assert system.bridge is not None and system.config.fetch_k == 3
     assert all(torch.equal(v, system.retriever.module.state_dict()[k]) for k, v in retriever_before.items())
     report = json.loads((out / "report.json").read_text())
-    assert set(report) == {"top-1", "top-3", "bridge (SFT)", "bridge (SFT + RL)"}
-    assert report["top-1"]["passages"] <= 1.0 and report["top-3"]["passages"] <= 3.0
+    rows = report["held-out"]
+    assert set(rows) == {"top-1", "top-3", "bridge (SFT)", "bridge (SFT + RL)"}
+    assert rows["top-1"]["passages"] <= 1.0 and rows["top-3"]["passages"] <= 3.0

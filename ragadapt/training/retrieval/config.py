@@ -121,3 +121,5 @@ class BridgeConfig(RetrieverDataConfig):
                                   0.05)
     format_weight: float = _help("RL: weight of the format reward (1 when the reply parses)", 0.2)
     rl_trainer: dict = _help("GRPOConfig fields of stage 2", factory=dict)
+    compare_reranker: str | None = _help("a system (or reranker) directory whose reranker's top-1 joins the "
+                                         "comparison; skipped with a warning when missing", None)

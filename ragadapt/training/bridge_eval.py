@@ -1,0 +1,90 @@
+"""Passage-selection strategies compared on the same questions and candidates: which passages should the
+frozen generator see? top-1, top-k, the reranker's top-1, and each bridge; answer accuracy and the mean
+number of passages passed, on the held-out questions and the hand-written dev set."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ragadapt.atomic import atomic_write_text
+from ragadapt.types import Hit, QAExample
+
+log = logging.getLogger(__name__)
+
+# (questions, candidates per question) -> the passages given to the generator, per question
+Strategy = Callable[[Sequence[str], Sequence[Sequence[Hit]]], list[list[Hit]]]
+
+
+def load_reranker(path: str | None):
+    """A reranker from a system directory (its `reranker/`) or a reranker directory; None when `path` is
+    empty or missing (the comparison row is optional, so a missing one is logged, not fatal)."""
+    if not path:
+        return None
+    directory = Path(path)
+    if (directory / "reranker").is_dir():
+        directory = directory / "reranker"
+    if not directory.is_dir():
+        log.warning("reranker row skipped: %s not found (train one with `ragadapt train reranker`)", path)
+        return None
+    from ragadapt.retrievers.reranker import CrossEncoderReranker
+
+    return CrossEncoderReranker.load_dir(directory)
+
+
+def strategies(k: int, bridges: dict | None = None, reranker=None) -> dict[str, Strategy]:
+    out: dict[str, Strategy] = {"top-1": lambda qs, hs: [list(h[:1]) for h in hs],
+                                f"top-{k}": lambda qs, hs: [list(h[:k]) for h in hs]}
+    if reranker is not None:
+        out["reranker (top-1)"] = lambda qs, hs: [r[:1] for r in reranker.rerank(list(qs), [list(h) for h in hs])]
+    for name, bridge in (bridges or {}).items():
+        out[name] = bridge.select_batch
+    return out
+
+
+def answer_scores(generator, prompt, examples: Sequence[QAExample], chosen: Sequence[Sequence[Hit]],
+                  batch_size: int = 8, max_new_tokens: int = 24) -> dict:
+    """Answer contains / EM / F1 of the generator given `chosen` passages, and the mean passages passed."""
+    from ragadapt.eval.metrics import answer_contains, exact_match, f1_score
+
+    messages = [prompt.messages(e.question, c, generator.count_tokens) for e, c in zip(examples, chosen)]
+    preds = generator.generate(messages, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    n = max(1, len(examples))
+    return {"contains": sum(answer_contains(p, e.answers) for p, e in zip(preds, examples)) / n,
+            "em": sum(exact_match(p, e.answers) for p, e in zip(preds, examples)) / n,
+            "f1": sum(f1_score(p, e.answers) for p, e in zip(preds, examples)) / n,
+            "passages": sum(len(c) for c in chosen) / n, "n": len(examples)}
+
+
+def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[list[Hit]]]],
+            selectors: dict[str, Strategy], bridges: dict, out: Path, batch_size: int = 8) -> dict:
+    """{split: {strategy: scores}}; writes report.json and report.md under `out`."""
+    from ragadapt.bridges.bgm import BridgeStats
+
+    report: dict[str, dict] = {}
+    for split, (examples, hits) in splits.items():
+        report[split] = {}
+        for name, select in selectors.items():
+            if name in bridges:
+                bridges[name].stats = BridgeStats()
+            chosen = select([e.question for e in examples], hits)
+            report[split][name] = answer_scores(generator, prompt, examples, chosen, batch_size)
+            if name in bridges:
+                report[split][name]["fallbacks"] = bridges[name].stats.fallbacks
+            log.info("%s / %s: %s", split, name, report[split][name])
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+    table = markdown(report)
+    atomic_write_text(out / "report.md", table + "\n")
+    print(table)
+    return report
+
+
+def markdown(report: dict) -> str:
+    lines = ["| split | passages given to the generator | n | answer contains | EM | F1 | passages passed (mean) |",
+             "|---|---|---|---|---|---|---|"]
+    for split, rows in report.items():
+        lines += [f"| {split} | {name} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | "
+                  f"{100 * r['f1']:.1f} | {r['passages']:.2f} |" for name, r in rows.items()]
+    return "\n".join(lines)
