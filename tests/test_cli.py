@@ -75,3 +75,19 @@ def test_errors_are_one_clean_line(tmp_path, capsys, tiny_embedder_dir):
     assert "no such file" in capsys.readouterr().err
     assert main(["build", "--corpus", str(bad), "--out", str(tmp_path / "o"), "--generator", "gpt-17"]) == 2
     assert "unknown model 'gpt-17'" in capsys.readouterr().err
+
+
+def test_agent_command_each_workflow(built, tmp_path, capsys):
+    for workflow in ("react", "planner", "iterative"):
+        saved = tmp_path / f"{workflow}.jsonl"
+        assert main(["-q", "agent", str(built), "what is a for loop?", "--workflow", workflow, "--max-steps", "2",
+                     "--rounds", "2", "-k", "2", "--show-trajectory", "--save-trajectory", str(saved)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"Question: what is a for loop?   [{workflow}]") and "\nAnswer: " in out
+        row = json.loads(saved.read_text())
+        assert row["workflow"] == workflow and row["stats"]["steps"] >= 2
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "what is a for loop?", "answers": ["loop"]}) + "\n")
+    assert main(["-q", "agent", str(built), "--workflow", "iterative", "--rounds", "2", "--eval", str(qa)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n"] == 1 and "searches" in summary and "format_errors" in summary

@@ -58,3 +58,10 @@ def test_chat_template_fallback_warns_once(tiny_generator_dir, caplog):
 
 def test_chat_prompt_uses_template(tiny_generator):
     assert tiny_generator.render(MSG).endswith("<|im_start|>assistant\n")
+
+
+def test_cut_at_stop_keeps_the_earliest_stop_string():
+    from ragadapt.generation.base import cut_at_stop
+
+    assert cut_at_stop("<search>x</search> junk </answer>", ["</answer>", "</search>"]) == "<search>x</search>"
+    assert cut_at_stop("no stop here", ["</search>"]) == "no stop here" and cut_at_stop("a", None) == "a"

@@ -7,9 +7,9 @@ import logging
 import os
 import sys
 
-from ragadapt.cli import ask, build, demo, evaluate, train
+from ragadapt.cli import agent, ask, build, demo, evaluate, train
 
-COMMANDS = {"demo": demo, "build": build, "ask": ask, "eval": evaluate, "train": train}
+COMMANDS = {"demo": demo, "build": build, "ask": ask, "agent": agent, "eval": evaluate, "train": train}
 
 
 def make_parser() -> argparse.ArgumentParser:

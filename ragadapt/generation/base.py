@@ -18,8 +18,9 @@ class Generator(Protocol):
     name: str
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, temperature: float = 0.0,
-                 top_p: float = 1.0, batch_size: int = 8) -> list[str]:
-        """One completion per prompt; greedy when temperature == 0."""
+                 top_p: float = 1.0, batch_size: int = 8, stop: Sequence[str] | None = None) -> list[str]:
+        """One completion per prompt; greedy when temperature == 0; each ends after the first `stop` string
+        it produces (the stop string is kept: agents read the closing tag of an action)."""
         ...
 
     def loglikelihood(self, prompts: Sequence[Prompt], targets: Sequence[str], reduction: str = "sum",
@@ -31,3 +32,9 @@ class Generator(Protocol):
 
     @property
     def context_length(self) -> int: ...
+
+
+def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
+    """`text` up to and including the earliest stop string in it."""
+    ends = [text.find(s) + len(s) for s in stop or () if s and s in text]
+    return text[: min(ends)] if ends else text

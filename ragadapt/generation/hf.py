@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ragadapt.errors import UnknownModelError
-from ragadapt.generation.base import Prompt
+from ragadapt.generation.base import Prompt, cut_at_stop
 from ragadapt.models import hub_load_hint, resolve_model
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class TransformersGenerator:
             yield order[start:start + batch_size]
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, temperature: float = 0.0,
-                 top_p: float = 1.0, batch_size: int = 8) -> list[str]:
+                 top_p: float = 1.0, batch_size: int = 8, stop: Sequence[str] | None = None) -> list[str]:
         import torch
 
         encoded = [self._encode_prompt(p) for p in prompts]
@@ -94,6 +94,8 @@ class TransformersGenerator:
         pad = self.tokenizer.pad_token_id
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {
             "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if stop:  # a row stops once it has produced a stop string; the text is cut there below
+            sampling.update(stop_strings=list(stop), tokenizer=self.tokenizer)
         for batch in self._batches([len(e) for e in encoded], batch_size):
             width = max(len(encoded[i]) for i in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
@@ -107,7 +109,7 @@ class TransformersGenerator:
                     max_new_tokens=max_new_tokens, pad_token_id=pad, **sampling,
                 )
             for row, i in enumerate(batch):
-                out[i] = self.tokenizer.decode(gen[row, width:], skip_special_tokens=True).strip()
+                out[i] = cut_at_stop(self.tokenizer.decode(gen[row, width:], skip_special_tokens=True), stop).strip()
         return out
 
     def loglikelihood(self, prompts: Sequence[Prompt], targets: Sequence[str], reduction: str = "sum",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ragadapt.generation.base import Prompt
+from ragadapt.generation.base import Prompt, cut_at_stop
 
 
 def flatten(prompt: Prompt) -> str:
@@ -46,7 +46,7 @@ class Seq2SeqGenerator:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, temperature: float = 0.0,
-                 top_p: float = 1.0, batch_size: int = 8) -> list[str]:
+                 top_p: float = 1.0, batch_size: int = 8, stop: Sequence[str] | None = None) -> list[str]:
         import torch
 
         out: list[str] = []
@@ -58,7 +58,7 @@ class Seq2SeqGenerator:
                                  max_length=self.max_source_tokens).to(self.device)
             with torch.no_grad():
                 gen = self.model.generate(**enc, max_new_tokens=max_new_tokens, **sampling)
-            out += [t.strip() for t in self.tokenizer.batch_decode(gen, skip_special_tokens=True)]
+            out += [cut_at_stop(t, stop).strip() for t in self.tokenizer.batch_decode(gen, skip_special_tokens=True)]
         return out
 
     def save(self, directory: str | Path) -> None:

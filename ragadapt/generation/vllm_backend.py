@@ -36,10 +36,11 @@ class VLLMGenerator:
         return self.tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, temperature: float = 0.0,
-                 top_p: float = 1.0, batch_size: int = 8) -> list[str]:
+                 top_p: float = 1.0, batch_size: int = 8, stop: Sequence[str] | None = None) -> list[str]:
         from vllm import SamplingParams
 
-        params = SamplingParams(max_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
+        params = SamplingParams(max_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                stop=list(stop) if stop else None, include_stop_str_in_output=True)
         outputs = self.llm.generate([self.render(p) for p in prompts], params, use_tqdm=False)
         return [o.outputs[0].text.strip() for o in outputs]
 
