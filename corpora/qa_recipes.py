@@ -1,12 +1,13 @@
 """QA triples (question, answer, gold passage) from any corpus, without a hub.
 
-Three recipes:
+Recipes:
   template_qa  patterns over the first sentences of each document ("X is a Y" -> "What is X?" / "Y";
                "... in 1889 ..." -> a year question). Deterministic, fast, answers are exact spans.
   entity_qa    the reverse, Jeopardy style: "X is a Y that Z." -> "What is the Y that Z?" / "X". The question
                does not name the document, so finding it takes real retrieval (retriever training data).
   llm_qa       self-instruct: any Generator writes "Question: ... Answer: ..." for a passage; items whose
                answer is not a span of the passage, or whose question gives the answer away, are dropped.
+  two_hop_qa   bridge questions that need two articles (ragadapt.corpora.multihop).
 Every triple keeps its source document id, so `split_by_document` can hold out whole documents.
 """
 
@@ -27,15 +28,27 @@ log = logging.getLogger(__name__)
 class QATriple:
     question: str
     answer: str
-    passage: Passage
+    passage: Passage  # where the answer is
     kind: str = ""  # which pattern (or "llm") made it: counterfactual edits swap answers of the same kind
+    bridge: Passage | None = None  # two-hop questions: the passage that leads to `passage`
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Every document the question needs, bridge first."""
+        return ([self.bridge.doc_id] if self.bridge else []) + [self.passage.doc_id]
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}-{self.passage.id}" + (f"-via-{self.bridge.id}" if self.bridge else "")
 
     def to_dict(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "kind": self.kind, "passage": asdict(self.passage)}
+        d = {"question": self.question, "answer": self.answer, "kind": self.kind, "passage": asdict(self.passage)}
+        return {**d, "bridge": asdict(self.bridge)} if self.bridge else d
 
     @classmethod
     def from_dict(cls, d: dict) -> QATriple:
-        return cls(d["question"], d["answer"], Passage.from_dict(d["passage"]), d.get("kind", ""))
+        bridge = Passage.from_dict(d["bridge"]) if d.get("bridge") else None
+        return cls(d["question"], d["answer"], Passage.from_dict(d["passage"]), d.get("kind", ""), bridge)
 
 
 @dataclass
@@ -145,7 +158,14 @@ def entity_qa(passages: Iterable[Passage], stats: RecipeStats | None = None, min
     return out
 
 
-RECIPES = {"template": template_qa, "entity": entity_qa}
+def two_hop_qa(passages: Iterable[Passage], stats: RecipeStats | None = None) -> list[QATriple]:
+    """Two-hop bridge questions (ragadapt.corpora.multihop)."""
+    from ragadapt.corpora.multihop import two_hop_qa as build
+
+    return build(passages, stats)
+
+
+RECIPES = {"template": template_qa, "entity": entity_qa, "two-hop": two_hop_qa}
 
 
 LLM_PROMPT = ("Write one question that the passage answers, and its short answer copied from the passage.\n\n"
@@ -188,12 +208,18 @@ def llm_qa(generator, passages: Sequence[Passage], max_answer_words: int = 8, te
     return out
 
 
-def split_by_document(triples: Sequence[QATriple], test_fraction: float = 0.2,
-                      seed: int = 0) -> tuple[list[QATriple], list[QATriple]]:
-    """Hold out whole documents: no test question's document (any of its passages) is seen in training."""
+def held_out_documents(triples: Sequence[QATriple], test_fraction: float = 0.2, seed: int = 0) -> set[str]:
+    """A random `test_fraction` of the answer documents."""
     docs = sorted({t.passage.doc_id for t in triples})
     random.Random(seed).shuffle(docs)
-    test_docs = set(docs[: max(1, round(len(docs) * test_fraction))]) if docs else set()
-    train = [t for t in triples if t.passage.doc_id not in test_docs]
-    test = [t for t in triples if t.passage.doc_id in test_docs]
+    return set(docs[: max(1, round(len(docs) * test_fraction))]) if docs else set()
+
+
+def split_by_document(triples: Sequence[QATriple], test_fraction: float = 0.2,
+                      seed: int = 0) -> tuple[list[QATriple], list[QATriple]]:
+    """Hold out whole documents: no test question's document (any of its passages) is seen in training.
+    A question that needs several documents is held out when any of them is (two-hop)."""
+    test_docs = held_out_documents(triples, test_fraction, seed)
+    train = [t for t in triples if not test_docs.intersection(t.doc_ids)]
+    test = [t for t in triples if test_docs.intersection(t.doc_ids)]
     return train, test

@@ -44,8 +44,13 @@ class HybridRetriever:
     def __len__(self) -> int:
         return len(next(iter(self.retrievers.values())))
 
+    @property
+    def store(self):
+        """The passages (every retriever indexes the same ones)."""
+        return next(iter(self.retrievers.values())).store
+
     def get(self, passage_id: str) -> Passage:
-        return next(iter(self.retrievers.values())).store.get(passage_id)
+        return self.store.get(passage_id)
 
     def add(self, passages: Sequence[Passage]) -> None:
         for r in self.retrievers.values():

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 HELP = ("train a model: cpt, sft, dpo, grpo, rloo, generator-contextual, retriever-replug, reranker, ra-dit, "
-        "bridge "
+        "bridge, agent "
         "(YAML configs; key=value overrides)")
 
 CONFIG_CLASSES = {"cpt": "LMConfig", "sft": "LMConfig", "dpo": "DPOTrainConfig", "grpo": "RLConfig",
                   "rloo": "RLConfig", "generator-contextual": "ContextualConfig", "retriever-replug": "ReplugConfig",
                   "reranker": "RerankerConfig", "ra-dit": "RADITConfig",
-                  "bridge": "BridgeConfig"}
+                  "bridge": "BridgeConfig", "agent": "AgentConfig"}
 
 
 def add_parser(sub) -> None:

@@ -85,17 +85,27 @@ class TransformersGenerator:
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, temperature: float = 0.0,
                  top_p: float = 1.0, batch_size: int = 8, stop: Sequence[str] | None = None) -> list[str]:
+        new = self.generate_ids([self._encode_prompt(p) for p in prompts], max_new_tokens, temperature, top_p,
+                                batch_size, stop)
+        return [cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), stop).strip() for ids in new]
+
+    def generate_ids(self, contexts: Sequence[list[int]], max_new_tokens: int = 64, temperature: float = 0.0,
+                     top_p: float = 1.0, batch_size: int = 8, stop: Sequence[str] | None = None) -> list[list[int]]:
+        """The new token ids for each token context (left-padded batches, longest first). Token level, so a
+        multi-turn rollout can append observation tokens and continue exactly where the model stopped.
+        Trailing padding is removed; an end-of-sequence token the model produced is kept."""
         import torch
 
-        encoded = [self._encode_prompt(p) for p in prompts]
         limit = self.context_length - max_new_tokens
-        encoded = [ids[-limit:] if len(ids) > limit else ids for ids in encoded]  # keep the end: the question
-        out: list[str] = [""] * len(encoded)
+        encoded = [list(ids[-limit:]) if len(ids) > limit else list(ids) for ids in contexts]  # keep the end
+        out: list[list[int]] = [[] for _ in encoded]
         pad = self.tokenizer.pad_token_id
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p} if temperature > 0 else {
             "do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        if stop:  # a row stops once it has produced a stop string; the text is cut there below
+        if stop:  # a row stops once it has produced a stop string
             sampling.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        eos = self.model.generation_config.eos_token_id
+        eos = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         for batch in self._batches([len(e) for e in encoded], batch_size):
             width = max(len(encoded[i]) for i in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
@@ -109,7 +119,14 @@ class TransformersGenerator:
                     max_new_tokens=max_new_tokens, pad_token_id=pad, **sampling,
                 )
             for row, i in enumerate(batch):
-                out[i] = cut_at_stop(self.tokenizer.decode(gen[row, width:], skip_special_tokens=True), stop).strip()
+                new = gen[row, width:].tolist()
+                for j, tok in enumerate(new):  # cut after the first end token; the rest is padding
+                    if tok in eos:
+                        new = new[: j + 1]
+                        break
+                while new and new[-1] == pad and pad not in eos:
+                    new.pop()
+                out[i] = new
         return out
 
     def loglikelihood(self, prompts: Sequence[Prompt], targets: Sequence[str], reduction: str = "sum",

@@ -4,7 +4,7 @@ freezing/LoRA, checkpoints and resume)."""
 from __future__ import annotations
 
 from ragadapt.training.config import (
-    ContextualConfig, DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
+    AgentConfig, ContextualConfig, DPOTrainConfig, LMConfig, LoraSettings, RLConfig, ScheduleConfig, Source, StageConfig, TrainConfig,
     load_config,
 )
 from ragadapt.training.retrieval.config import BridgeConfig, RADITConfig, ReplugConfig, RerankerConfig
@@ -12,6 +12,7 @@ from ragadapt.training.retrieval.config import BridgeConfig, RADITConfig, Replug
 
 def methods() -> dict:
     """method name -> (config class, train function). Imports the trainers lazily."""
+    from ragadapt.training.agent import train_agent
     from ragadapt.training.bridge import train_bridge
     from ragadapt.training.contextual import train_contextual
     from ragadapt.training.dpo import train_dpo
@@ -32,13 +33,14 @@ def methods() -> dict:
         "reranker": (RerankerConfig, train_reranker),
         "ra-dit": (RADITConfig, train_ra_dit),
         "bridge": (BridgeConfig, train_bridge),
+        "agent": (AgentConfig, train_agent),
     }
 
 
 METHOD_NAMES = ("cpt", "sft", "dpo", "grpo", "rloo", "generator-contextual", "retriever-replug",
-                "reranker", "ra-dit", "bridge")
+                "reranker", "ra-dit", "bridge", "agent")
 
 __all__ = [
-    "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "BridgeConfig", "RADITConfig", "ReplugConfig", "RerankerConfig", "ScheduleConfig", "Source",
+    "AgentConfig", "ContextualConfig", "DPOTrainConfig", "LMConfig", "LoraSettings", "METHOD_NAMES", "RLConfig", "BridgeConfig", "RADITConfig", "ReplugConfig", "RerankerConfig", "ScheduleConfig", "Source",
     "StageConfig", "TrainConfig", "load_config", "methods",
 ]

@@ -120,7 +120,8 @@ def train_bridge(cfg: BridgeConfig):
     def count(text: str) -> int:
         return len(tok(text, add_special_tokens=False)["input_ids"])
 
-    sft_data = _write_jsonl(out / "data" / "sft.jsonl", sft_rows(silver, train_hits, count, cfg))
+    n_sft = cfg.sft_max_train or len(silver)
+    sft_data = _write_jsonl(out / "data" / "sft.jsonl", sft_rows(silver[:n_sft], train_hits[:n_sft], count, cfg))
     sft = train_lm(LMConfig(model=cfg.model, output_dir=str(out / "sft"), data=[Source(path=str(sft_data))],
                             max_length=cfg.max_length, freeze=list(cfg.freeze), seed=cfg.seed, resume=cfg.resume,
                             trainer={"learning_rate": 5e-5, "num_train_epochs": 2, **cfg.sft_trainer}), "sft")

@@ -237,3 +237,45 @@ def load_config(cls, path: str | Path | None = None, overrides: list[str] = ()):
 
 def to_dict(config) -> dict:
     return dataclasses.asdict(config)
+
+
+@dataclass
+class AgentConfig:
+    """`ragadapt train agent`: the search policy of the ReAct agent trained with GRPO on multi-turn episodes
+    (Search-R1 style); the retriever and everything else stay frozen."""
+
+    system: str = _help("saved RAG system whose retriever the agent searches (built from `corpus` when missing)",
+                        "runs/wiki")
+    corpus: str = _help("corpus used when `system` has to be built", "wiki")
+    output_dir: str = _help("data, warm-up and RL checkpoints, trajectories, report.md", "runs/agent")
+    model: str = _help("the policy's starting model (default: the system's generator model)", "smollm2-135m-instruct")
+    recipe: str = _help("questions: two-hop (bridge questions from the corpus), any QA recipe, or a .jsonl",
+                        "two-hop")
+    max_train: int = _help("training questions", 300)
+    max_test: int = _help("held-out questions (from held-out documents)", 100)
+    test_fraction: float = _help("share of documents held out", 0.2)
+    k: int = _help("passages per search", 2)
+    snippet_words: int | None = _help("search results show each passage's first N words (read shows all)", 48)
+    max_steps: int = _help("tool calls per episode", 3)
+    max_new_tokens: int = _help("tokens per model turn", 48)
+    temperature: float = _help("sampling temperature of the rollouts", 1.0)
+    answer_metric: str = _help("answer reward: f1 or em of the final answer", "f1")
+    format_weight: float = _help("weight of the format reward: the share of the model's turns that held a valid "
+                                 "action", 0.2)
+    warmup: bool = _help("SFT warm-up on scripted expert episodes before RL (search the question, search the "
+                         "bridge entity, answer; observations masked): a 135M model rarely emits a valid action "
+                         "on its own, and GRPO learns nothing from groups that all score 0", True)
+    warmup_trainer: dict = _help("SFTConfig fields of the warm-up", factory=dict)
+    freeze: list[str] = _help("policy parameter-name patterns to freeze", factory=list)
+    lora: LoraSettings | None = _help("train LoRA adapters only", None)
+    trainer: dict = _help("GRPOConfig fields (learning_rate, max_steps, num_generations, ...)", factory=dict)
+    evaluate: bool = _help("compare single-shot RAG and the workflows before training, the trained policy after",
+                           True)
+    workflows: list[str] = _help("baselines in the comparison", factory=lambda: ["single-shot", "iterative",
+                                                                                  "planner", "react"])
+    max_eval: int = _help("held-out questions in the comparison", 100)
+    dev_set: str | None = _help("extra evaluation set (.jsonl of question/answers) or `bundled` (the hand-written "
+                                "wiki dev set)", None)
+    seed: int = _help("seed for splits, sampling and initialisation", 42)
+    resume: str = _help("auto (continue from the last checkpoint) or never", "auto")
+    trust_remote_code: bool = _help("allow model code from the model directory", False)

@@ -2,7 +2,9 @@
 
 Rewards are plain callables `(prompts, completions, **columns) -> list[float]` (see rewards.py).
 Multi-turn tool rollouts use TRL's own support: pass `tools=[...]` (functions) or
-`environment_factory=...` to `train_rl`; TRL masks the tool-result tokens out of the loss. vLLM
+`environment_factory=...` to `train_rl`; TRL masks the tool-result tokens out of the loss. Policies whose
+chat template TRL cannot parse tool calls from play their episodes through `rollout_func` instead
+(ragadapt.agents.rollout: token-level ReAct episodes with an observation mask). vLLM
 generates the rollouts when the extra is installed and a GPU is present.
 """
 
@@ -32,8 +34,10 @@ def rl_defaults(cfg: RLConfig) -> dict:
             **({"vllm_mode": "colocate"} if use_vllm else {})}
 
 
-def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factory=None, reward_funcs=None):
-    """`reward_funcs`: extra reward callables (e.g. closures over a frozen model) after the named ones."""
+def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factory=None, reward_funcs=None,
+             rollout_func=None):
+    """`reward_funcs`: extra reward callables (e.g. closures over a frozen model) after the named ones.
+    `rollout_func`: TRL's custom rollout (GRPO only), e.g. the agents' multi-turn ReAct episodes."""
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
     config_cls, trainer_cls = (GRPOConfig, GRPOTrainer) if method == "grpo" else (RLOOConfig, RLOOTrainer)
@@ -53,6 +57,8 @@ def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factor
         extra["tools"] = tools
     if environment_factory is not None:
         extra["environment_factory"] = environment_factory
+    if rollout_func is not None:
+        extra["rollout_func"] = rollout_func
     try:
         trainer = trainer_cls(model=model, reward_funcs=rewards, args=trl_args(config_cls, cfg, out, rl_defaults(cfg)),
                               train_dataset=train, processing_class=tokenizer, peft_config=peft_config(cfg.lora),

@@ -114,6 +114,7 @@ class BridgeConfig(RetrieverDataConfig):
     passage_tokens: int = _help("each candidate is cut to this many tokens in the bridge's prompt", 64)
     max_length: int = _help("longest bridge training example in tokens", 1024)
     freeze: list[str] = _help("bridge parameter-name patterns to freeze", factory=list)
+    sft_max_train: int | None = _help("silver examples the SFT stage trains on (default: all)", None)
     sft_trainer: dict = _help("SFTConfig fields of stage 1", factory=dict)
     rl: bool = _help("run stage 2 (GRPO) after the SFT stage", True)
     rl_max_train: int = _help("questions used by the RL stage", 200)

@@ -32,8 +32,9 @@ class CandidateStats:
         return asdict(self)
 
 
-def load_or_build_system(system_dir: str, corpus: str):
-    """The RAG system to adapt, retrieval part only; built and saved first when missing."""
+def load_or_build_system(system_dir: str, corpus: str, dense_only: bool = True):
+    """The RAG system to adapt, retrieval part only; built and saved first when missing. `dense_only`: the
+    routine trains the dense retriever, so other retrievers are refused."""
     from ragadapt.system import RAGSystem
 
     if not (Path(system_dir) / "manifest.json").exists():
@@ -42,7 +43,7 @@ def load_or_build_system(system_dir: str, corpus: str):
     system = RAGSystem.load(system_dir, generator=False)
     from ragadapt.retrievers import DenseRetriever
 
-    if not isinstance(system.retriever, DenseRetriever):
+    if dense_only and not isinstance(system.retriever, DenseRetriever):
         raise ValueError(f"{system_dir}: retriever alignment trains a dense retriever; this system's retriever "
                          f"is {type(system.retriever).__name__}")
     return system
@@ -77,11 +78,11 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
         stats = RecipeStats()
         triples = [t for r in recipe.split(",") for t in RECIPES[r.strip()](retriever.store.passages, stats)]
         train_t, test_t = split_by_document(triples, test_fraction, seed)
-        train, test = ([QAExample(t.question, [t.answer], id=f"{t.kind}-{t.passage.id}",
-                                  gold_doc_ids=[t.passage.doc_id]) for t in ts] for ts in (train_t, test_t))
+        train, test = ([QAExample(t.question, [t.answer], id=t.id, gold_doc_ids=t.doc_ids) for t in ts]
+                       for ts in (train_t, test_t))
     else:
-        raise DataFormatError(f"unknown recipe {recipe!r}: entity, template, both (entity,template) or a .jsonl "
-                              "file", field="recipe")
+        raise DataFormatError(f"unknown recipe {recipe!r}: entity, template, two-hop, a comma-separated mix "
+                              "(entity,template) or a .jsonl file", field="recipe")
     rng = random.Random(seed)
     rng.shuffle(train)
     rng.shuffle(test)

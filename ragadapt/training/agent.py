@@ -1,0 +1,181 @@
+"""`ragadapt train agent`: RL for the ReAct search policy (Search-R1, Jin et al., 2025), retriever frozen.
+
+1. questions: two-hop bridge questions from the system's corpus (or any recipe), held out by document
+2. warm-up (optional, default on): SFT on scripted expert episodes - search the question, search the
+   bridge entity found in the results, answer - with the real observations in between, loss on the model's
+   turns only. A 135M model almost never emits a valid action on its own, and GRPO cannot learn from
+   groups whose episodes all score 0.
+3. GRPO (training core, TRL `rollout_func`): episodes played with the policy being trained, observation
+   tokens masked out of the loss; reward = F1 (or EM) of the final answer + format_weight x the share of
+   turns that held a valid action
+4. comparison on held-out questions: single-shot RAG, iterative, planner, ReAct with the base policy, after
+   the warm-up and after RL; answer accuracy and trajectory statistics
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ragadapt.atomic import atomic_write_text
+from ragadapt.training.config import AgentConfig
+from ragadapt.types import QAExample
+
+log = logging.getLogger(__name__)
+
+
+def make_tools(retriever, cfg: AgentConfig):
+    from ragadapt.agents import default_tools
+
+    return default_tools(retriever, cfg.k, snippet_words=cfg.snippet_words)
+
+
+def react_agent(generator, retriever, cfg: AgentConfig):
+    from ragadapt.agents import ReActAgent
+
+    return ReActAgent(generator, make_tools(retriever, cfg), max_steps=cfg.max_steps,
+                      max_new_tokens=cfg.max_new_tokens, fallback_retriever=retriever)
+
+
+def expert_episodes(retriever, examples: list[QAExample], cfg: AgentConfig, agent) -> tuple[list[dict], dict]:
+    """Chat examples of the intended behaviour, with real observations. An example is kept only when the
+    expert's path works: the first search shows the bridge entity's name, the last shows the answer."""
+    titles: dict[str, str] = {}
+    for p in retriever.store.passages:
+        titles.setdefault(p.doc_id, p.title)
+    tools = agent.tools
+    rows, skipped = [], {"bridge not in the first results": 0, "answer not in the results": 0}
+    for e in examples:
+        messages = agent.first_messages(e.question)
+        queries = [e.question] + [titles[d] for d in e.gold_doc_ids[1:] if titles.get(d)]
+        seen = ""
+        for n, query in enumerate(queries):
+            obs = tools.call("search", {"query": query})
+            seen += obs.text
+            if n + 1 < len(queries) and queries[n + 1] not in obs.text:
+                skipped["bridge not in the first results"] += 1
+                break
+            messages += [{"role": "assistant", "content": f"<search>{query}</search>"},
+                         {"role": "user", "content": f"<information>{obs.text}</information>"}]
+        else:
+            answer = next((a for a in e.answers if a.lower() in seen.lower()), None)
+            if answer is None:
+                skipped["answer not in the results"] += 1
+                continue
+            rows.append({"messages": messages + [{"role": "assistant", "content": f"<answer>{answer}</answer>"}]})
+    return rows, skipped
+
+
+def agent_rewards(cfg: AgentConfig):
+    """Reward callables over the rollout's `agent_answer`, `agent_turns`, `agent_format_errors` fields."""
+    from ragadapt.eval.metrics import exact_match, f1_score
+    from ragadapt.training.rewards import gold_answers
+
+    metric = {"f1": f1_score, "em": exact_match}[cfg.answer_metric]
+
+    def answer(prompts, completions, agent_answer, **columns):
+        return [metric(a, g) if a else 0.0 for a, g in zip(agent_answer, gold_answers(columns, len(completions)))]
+
+    def well_formed(prompts, completions, agent_turns, agent_format_errors, **_):
+        """Share of the model's turns that held a valid action (partial credit: a signal before answers come)."""
+        return [1.0 - f / t if t else 0.0 for t, f in zip(agent_turns, agent_format_errors)]
+
+    answer.__name__, well_formed.__name__ = f"answer_{cfg.answer_metric}", "format"
+    return [answer, well_formed], [1.0, cfg.format_weight]
+
+
+def strategy(name: str, system, generator, cfg: AgentConfig):
+    from ragadapt.agents import IterativeRetrieval, PlannerWorker
+
+    if name == "single-shot":
+        flow = IterativeRetrieval(generator, system.retriever, k=system.config.k, rounds=1)
+        flow.workflow = "single-shot"
+        return flow
+    if name == "iterative":
+        return IterativeRetrieval(generator, system.retriever, k=cfg.k, rounds=cfg.max_steps)
+    if name == "planner":
+        return PlannerWorker(generator, system.retriever, k=cfg.k)
+    if name == "react":
+        return react_agent(generator, system.retriever, cfg)
+    raise ValueError(f"unknown workflow {name!r}; choose from single-shot, iterative, planner, react")
+
+
+def compare(system, runs: dict[str, tuple[str, object]], examples: list[QAExample], cfg: AgentConfig,
+            out: Path) -> dict:
+    """{row name: scores + trajectory statistics}; trajectories under out/trajectories/, report.md."""
+    from ragadapt.agents import save_trajectories
+    from ragadapt.agents.evaluation import evaluate_agent
+
+    report = {}
+    for row, (workflow, generator) in runs.items():
+        summary, trajectories = evaluate_agent(strategy(workflow, system, generator, cfg), examples)
+        save_trajectories(out / "trajectories" / f"{row.replace(' ', '_').replace('/', '-')}.jsonl", trajectories)
+        report[row] = summary
+        log.info("%s: %s", row, summary)
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+    lines = ["| workflow | n | answer contains | EM | F1 | searches / q | format errors / q | fallback share |",
+             "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {row} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | {100 * r['f1']:.1f} | "
+              f"{r['searches']:.2f} | {r['format_errors']:.2f} | {r.get('stop_fallback', 0.0):.2f} |"
+              for row, r in report.items()]
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return report
+
+
+def train_agent(cfg: AgentConfig):
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.agents.rollout import ReActRollout
+    from ragadapt.training.config import LMConfig, RLConfig, Source
+    from ragadapt.training.lm import train_lm
+    from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
+    from ragadapt.training.rl import train_rl
+    from ragadapt.training.runner import finish
+
+    out = Path(cfg.output_dir)
+    system = load_or_build_system(cfg.system, cfg.corpus, dense_only=False)  # any retriever: it stays frozen
+    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction,
+                            cfg.seed)
+    base = TransformersGenerator.load(cfg.model, trust_remote_code=cfg.trust_remote_code)
+    agent = react_agent(base, system.retriever, cfg)
+    start, step, policies = cfg.model, 0, {}
+    rows, skipped = expert_episodes(system.retriever, train, cfg, agent) if cfg.warmup else ([], {})
+    if cfg.warmup:
+        log.info("warm-up: %d expert episodes from %d questions (skipped: %s)", len(rows), len(train), skipped)
+    if rows:
+        data = out / "data" / "warmup.jsonl"
+        atomic_write_text(data, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        sft = train_lm(LMConfig(model=cfg.model, output_dir=str(out / "warmup"), data=[Source(path=str(data))],
+                                max_length=2048, freeze=list(cfg.freeze), lora=cfg.lora, seed=cfg.seed,
+                                resume=cfg.resume, trust_remote_code=cfg.trust_remote_code,
+                                trainer={"learning_rate": 5e-5, "num_train_epochs": 1, "per_device_train_batch_size": 4,
+                                         "logging_steps": 5, **cfg.warmup_trainer}), "sft")
+        start, step = str(sft.final_dir), sft.global_step
+        policies["react (warm-up SFT)"] = start
+    prompts = out / "data" / "rl.jsonl"
+    atomic_write_text(prompts, "".join(json.dumps({"prompt": agent.first_messages(e.question), "answers": e.answers},
+                                                  ensure_ascii=False) + "\n" for e in train))
+    funcs, weights = agent_rewards(cfg)
+    rollout = ReActRollout(agent, temperature=cfg.temperature)
+    rl = train_rl(RLConfig(model=start, output_dir=str(out / "rl"), data=[Source(path=str(prompts))], rewards=[],
+                           reward_weights=weights, freeze=list(cfg.freeze), lora=cfg.lora, seed=cfg.seed,
+                           resume=cfg.resume, trust_remote_code=cfg.trust_remote_code,
+                           trainer={"max_completion_length": cfg.max_steps * (cfg.max_new_tokens + 400),
+                                    "logging_steps": 1, **cfg.trainer}),
+                  "grpo", reward_funcs=funcs, rollout_func=rollout)
+    step += rl.global_step
+    policies["react (RL)" if not cfg.warmup else "react (warm-up SFT + RL)"] = str(rl.final_dir)
+    report = {}
+    if cfg.evaluate and test:
+        examples = test[: cfg.max_eval]
+        runs = {name: (name, base) for name in cfg.workflows}
+        runs = {(f"{k} (base policy)" if k == "react" else k): v for k, v in runs.items()}
+        for row, path in policies.items():
+            runs[row] = ("react", TransformersGenerator.load(path))
+        report = {"held-out": compare(system, runs, examples, cfg, out)}
+        if cfg.dev_set:
+            from ragadapt.training.retrieval.evaluation import dev_examples
+
+            report["dev"] = compare(system, runs, dev_examples(cfg.dev_set), cfg, out / "dev")
+    return finish(out, rl.final_dir, step, {"report": report})

@@ -1,0 +1,74 @@
+"""`ragadapt train agent` on tiny models: expert warm-up episodes, GRPO on multi-turn episodes with the
+observation mask; only the policy's weights change; the comparison table is written."""
+
+import json
+
+import torch
+
+from ragadapt.types import Passage, QAExample
+
+
+def test_expert_episodes_search_the_bridge_then_answer(tiny_generator):
+    from ragadapt.agents import ReActAgent
+    from ragadapt.retrievers import BM25Retriever
+    from ragadapt.training.agent import expert_episodes, make_tools
+    from ragadapt.training.config import AgentConfig
+
+    passages = [Passage("m", "The Mona Lisa is a portrait painting by Leonardo da Vinci.", "Mona Lisa", "Mona Lisa"),
+                Passage("l", "Leonardo da Vinci was an Italian polymath.", "Leonardo da Vinci", "Leonardo da Vinci"),
+                Passage("t", "The telephone was invented by Bell.", "Telephone", "Telephone")]
+    retriever = BM25Retriever.build(passages)
+    cfg = AgentConfig(k=1, snippet_words=None)
+    agent = ReActAgent(tiny_generator, make_tools(retriever, cfg))
+    good = QAExample('What was X? (X is the name left out of: "The Mona Lisa is a portrait painting by X.")',
+                     ["Italian polymath"], gold_doc_ids=["Mona Lisa", "Leonardo da Vinci"])
+    unreachable = QAExample("Who invented the telephone?", ["Graham Bell"], gold_doc_ids=["Telephone"])
+    rows, skipped = expert_episodes(retriever, [good, unreachable], cfg, agent)
+    assert skipped == {"bridge not in the first results": 0, "answer not in the results": 1}
+    (row,) = rows
+    turns = [(m["role"], m["content"][:30]) for m in row["messages"][2:]]
+    assert [m["content"] for m in row["messages"][2::2]] == [f"<search>{good.question}</search>",
+                                                             "<search>Leonardo da Vinci</search>",
+                                                             "<answer>Italian polymath</answer>"]
+    assert [r for r, _ in turns] == ["assistant", "user", "assistant", "user", "assistant"]
+    assert row["messages"][3]["content"].startswith("<information>[m] Mona Lisa:")
+
+
+def test_train_agent_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+    from transformers import AutoModelForCausalLM
+
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import AgentConfig
+    from ragadapt.training.agent import train_agent
+    from ragadapt.training.config import from_dict
+
+    system_dir = tmp_path / "system"
+    RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=300, device="cpu", bm25=True,
+                    show_progress=False).save(system_dir)  # BM25 finds the titles: expert episodes exist
+    retriever_before = {k: v.clone() for k, v in
+                        RAGSystem.load(system_dir, generator=False).retriever.module.state_dict().items()}
+    base = {k: v.clone() for k, v in AutoModelForCausalLM.from_pretrained(tiny_generator_dir).state_dict().items()}
+    cfg = from_dict(AgentConfig, {
+        "system": str(system_dir), "output_dir": str(tmp_path / "agent"), "model": str(tiny_generator_dir),
+        "recipe": "template", "max_train": 24, "max_test": 3, "k": 1, "snippet_words": 12, "max_steps": 2,
+        "max_new_tokens": 12, "max_eval": 3, "workflows": ["single-shot", "react"],
+        # the warm-up teaches the random tiny model the action tags, so rollouts differ in reward
+        "warmup_trainer": {"max_steps": 80, "learning_rate": 1e-2, "logging_steps": 5},
+        "trainer": {"max_steps": 2, "learning_rate": 1e-3, "num_generations": 2, "per_device_train_batch_size": 4,
+                    "logging_steps": 1}})
+    result = train_agent(cfg)
+    out = tmp_path / "agent"
+    metrics = [json.loads(line) for line in (out / "rl" / "metrics.jsonl").read_text().splitlines()]
+    assert any(m.get("reward_std", 0) > 0 for m in metrics) and any("loss" in m for m in metrics)
+    warm = AutoModelForCausalLM.from_pretrained(out / "warmup" / "final").state_dict()
+    trained = AutoModelForCausalLM.from_pretrained(out / "rl" / "final").state_dict()
+    assert any(not torch.equal(warm[k], trained[k]) for k in warm)  # RL changed the warmed-up policy ...
+    assert all(torch.equal(v, AutoModelForCausalLM.from_pretrained(tiny_generator_dir).state_dict()[k])
+               for k, v in base.items())  # ... from a copy: the starting model is untouched
+    after = RAGSystem.load(system_dir, generator=False).retriever.module.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in retriever_before.items())  # the retriever stayed frozen
+    report = json.loads((out / "report.json").read_text())
+    assert set(report) == {"single-shot", "react (base policy)", "react (warm-up SFT)", "react (warm-up SFT + RL)"}
+    assert all(r["n"] == 3 and "searches" in r for r in report.values())
+    assert (out / "trajectories" / "react_(warm-up_SFT_+_RL).jsonl").exists()
+    assert result.final_dir == out / "rl" / "final"
