@@ -25,7 +25,10 @@ SYSTEM = ("You answer questions by searching a collection of encyclopedia passag
           "Tools:\n{tools}\n"
           "Reply with at most one short <think>...</think> and then exactly one tool call. Search results come "
           "back inside <information>...</information>. Search as often as you need; when you know the answer, "
-          "reply <answer>a few words</answer>.")
+          "reply <answer>a few words</answer>.\n\n"
+          "Example:\nQuestion: Who wrote the play Hamlet?\nYou: <search>Hamlet play</search>\n"
+          "<information>[h1] Hamlet: Hamlet is a tragedy written by William Shakespeare ...</information>\n"
+          "You: <answer>William Shakespeare</answer>")
 FORMAT_HINT = "No tool call found. Reply with <search>your query</search> or <answer>a few words</answer>."
 
 
@@ -52,13 +55,13 @@ class ReActAgent:
         self.generator, self.tools, self.max_steps = generator, tools, max_steps
         self.max_new_tokens, self.batch_size, self.temperature = max_new_tokens, batch_size, temperature
         self.fallback_retriever, self.fallback_k = fallback_retriever, fallback_k
-        self._main = {name: tools[name].main_argument for name in tools.tools}
+        self.main_arguments = {name: tools[name].main_argument for name in tools.tools}
 
     @classmethod
     def over(cls, system, **kwargs) -> ReActAgent:
         """An agent over a RAGSystem: its retriever behind the tools, its generator as the policy."""
         return cls(system.generator, default_tools(system.retriever, kwargs.pop("k", system.config.k)),
-                   fallback_retriever=system.retriever, **kwargs)
+                   fallback_retriever=system.retriever, **{"fallback_k": system.config.k, **kwargs})
 
     def first_messages(self, question: str) -> list[dict[str, str]]:
         return [{"role": "system", "content": SYSTEM.format(tools=self.tools.describe())},
@@ -72,7 +75,7 @@ class ReActAgent:
                 break
             prompts = [list(e.messages) for e in active]
             replies = self.generator.generate(prompts, max_new_tokens=self.max_new_tokens, batch_size=self.batch_size,
-                                              temperature=self.temperature, stop=stop_strings(self._main))
+                                              temperature=self.temperature, stop=stop_strings(self.main_arguments))
             for episode, prompt, reply in zip(active, prompts, replies):
                 self.advance(episode, reply, prompt_tokens(self.generator, prompt))
         self.fall_back([e for e in episodes if not e.done])
@@ -80,7 +83,7 @@ class ReActAgent:
 
     def advance(self, episode: Episode, reply: str, n_prompt: int) -> None:
         """Apply one model reply: parse its action, run the tool, record the step, extend the conversation."""
-        action = parse_action(reply, self._main)
+        action = parse_action(reply, self.main_arguments)
         kept = reply[: action.end] if action else reply  # nothing after the action: the model must wait
         step = Step("action", kept, prompt_tokens=n_prompt, completion_tokens=self.generator.count_tokens(reply))
         if action is None:

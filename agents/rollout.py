@@ -47,7 +47,7 @@ def play(policy, agent: ReActAgent, prompts: Sequence[list[dict[str, str]]], tem
     """One episode per prompt (`agent.first_messages(question)`), all advancing in lockstep. `policy` is a
     TransformersGenerator over the model being trained. An episode that never answers ends with stop
     'max_steps' and no answer (no fallback while training: the reward should see the failure)."""
-    stop = stop_strings(agent._main)
+    stop = stop_strings(agent.main_arguments)
     eos = set(filter(lambda t: t is not None, [policy.tokenizer.eos_token_id,
                                                 getattr(policy.tokenizer, "pad_token_id", None)]))
     episodes = [Episode(Trajectory(question_of(p), agent.workflow), list(p)) for p in prompts]

@@ -43,8 +43,17 @@ def silver_scorer(cfg: BridgeConfig, generator):
 
 
 def sft_rows(silver, candidates, count_tokens, cfg: BridgeConfig) -> list[dict]:
+    """(question + numbered candidates -> silver ids) chat examples. A `shuffle_fraction` of them show the
+    candidates in a random order (the target ids follow the passages): most silver sequences start with the
+    retriever's first passage, and without shuffling the bridge learns to answer "1" whatever it reads."""
+    import random
+
+    rng = random.Random(cfg.seed)
     rows = []
     for s, hits in zip(silver, candidates):
+        hits = list(hits[: cfg.k])
+        if rng.random() < cfg.shuffle_fraction:
+            rng.shuffle(hits)
         position = {h.passage.id: i for i, h in enumerate(hits)}
         target = format_selection([position[p] for p in s.sequence])
         rows.append({"messages": bridge_messages(s.question, hits, count_tokens, cfg.k, cfg.passage_tokens)

@@ -49,3 +49,26 @@ def test_bridge_routine_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_d
     rows = report["held-out"]
     assert set(rows) == {"top-1", "top-3", "bridge (SFT)", "bridge (SFT + RL)"}
     assert rows["top-1"]["passages"] <= 1.0 and rows["top-3"]["passages"] <= 3.0
+
+
+def test_sft_rows_shuffled_candidates_keep_the_target_on_the_silver_passage():
+    from ragadapt.bridges.bgm import parse_selection
+    from ragadapt.bridges.silver import SilverResult
+    from ragadapt.training import BridgeConfig
+    from ragadapt.training.bridge import sft_rows
+    from ragadapt.types import Hit, Passage
+
+    hits = [Hit(Passage(f"p{i}", f"text {i}", f"T{i}"), 1.0, i) for i in range(5)]
+    silver = [SilverResult(f"q{n}", "q?", "a", [h.passage.id for h in hits], ["p3", "p0"], 0.0, -1.0)
+              for n in range(20)]
+    for fraction, moved in ((0.0, False), (1.0, True)):
+        cfg = BridgeConfig(k=5, shuffle_fraction=fraction, seed=1)
+        rows = sft_rows(silver, [hits] * 20, lambda t: len(t.split()), cfg)
+        targets = set()
+        for row in rows:
+            shown = row["messages"][0]["content"]
+            order = [line.split("] ")[1].split(":")[0] for line in shown.splitlines() if line.startswith("[")]
+            picked = parse_selection(row["messages"][-1]["content"], 5)
+            assert [order[i] for i in picked] == ["T3", "T0"]  # the target follows the passages
+            targets.add(row["messages"][-1]["content"])
+        assert (len(targets) > 1) == moved  # shuffled: the ids differ from row to row

@@ -115,6 +115,8 @@ class BridgeConfig(RetrieverDataConfig):
     max_length: int = _help("longest bridge training example in tokens", 1024)
     freeze: list[str] = _help("bridge parameter-name patterns to freeze", factory=list)
     sft_max_train: int | None = _help("silver examples the SFT stage trains on (default: all)", None)
+    shuffle_fraction: float = _help("share of SFT examples whose candidates are shown in a random order, so the "
+                                    "bridge learns to read them instead of always choosing the first", 0.5)
     sft_trainer: dict = _help("SFTConfig fields of stage 1", factory=dict)
     rl: bool = _help("run stage 2 (GRPO) after the SFT stage", True)
     rl_max_train: int = _help("questions used by the RL stage", 200)
