@@ -61,6 +61,24 @@ def sft_rows(silver, candidates, count_tokens, cfg: BridgeConfig) -> list[dict]:
     return rows
 
 
+def balanced(silver, first_share: float | None, seed: int) -> list[int]:
+    """Indices of the SFT examples: all of them, or (with `first_share`) every example whose silver sequence does
+    not start with the retriever's first passage plus enough of those that do for them to make `first_share`."""
+    import random
+
+    if first_share is None:
+        return list(range(len(silver)))
+    first = [i for i, s in enumerate(silver) if s.sequence[:1] == s.candidates[:1]]
+    other = [i for i, s in enumerate(silver) if s.sequence[:1] != s.candidates[:1]]
+    rng = random.Random(seed)
+    keep = rng.sample(first, min(len(first), round(len(other) * first_share / max(1e-9, 1 - first_share))))
+    order = other + keep
+    rng.shuffle(order)
+    log.info("SFT examples: %d whose silver starts elsewhere + %d of %d that start with passage 1", len(other),
+             len(keep), len(first))
+    return order
+
+
 def downstream_rewards(generator, cfg: BridgeConfig):
     """GRPO reward functions over the dataset's `question`, `answer`, `candidates` columns."""
     prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
@@ -129,8 +147,9 @@ def train_bridge(cfg: BridgeConfig):
     def count(text: str) -> int:
         return len(tok(text, add_special_tokens=False)["input_ids"])
 
-    n_sft = cfg.sft_max_train or len(silver)
-    sft_data = _write_jsonl(out / "data" / "sft.jsonl", sft_rows(silver[:n_sft], train_hits[:n_sft], count, cfg))
+    order = balanced(silver[: cfg.sft_max_train or len(silver)], cfg.sft_first_share, cfg.seed)
+    sft_data = _write_jsonl(out / "data" / "sft.jsonl",
+                            sft_rows([silver[i] for i in order], [train_hits[i] for i in order], count, cfg))
     sft = train_lm(LMConfig(model=cfg.model, output_dir=str(out / "sft"), data=[Source(path=str(sft_data))],
                             max_length=cfg.max_length, freeze=list(cfg.freeze), seed=cfg.seed, resume=cfg.resume,
                             trainer={"learning_rate": 5e-5, "num_train_epochs": 2, **cfg.sft_trainer}), "sft")

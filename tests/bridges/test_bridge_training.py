@@ -72,3 +72,13 @@ def test_sft_rows_shuffled_candidates_keep_the_target_on_the_silver_passage():
             assert [order[i] for i in picked] == ["T3", "T0"]  # the target follows the passages
             targets.add(row["messages"][-1]["content"])
         assert (len(targets) > 1) == moved  # shuffled: the ids differ from row to row
+
+
+def test_balanced_keeps_every_informative_example():
+    from ragadapt.bridges.silver import SilverResult
+    from ragadapt.training.bridge import balanced
+
+    silver = [SilverResult(str(i), "q", "a", ["p0", "p1"], ["p0"] if i < 8 else ["p1"], 0.0, 0.0) for i in range(10)]
+    assert balanced(silver, None, 0) == list(range(10))
+    order = balanced(silver, 0.5, 0)
+    assert {8, 9} <= set(order) and len(order) == 4 and len(set(order)) == 4

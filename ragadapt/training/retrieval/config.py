@@ -115,6 +115,9 @@ class BridgeConfig(RetrieverDataConfig):
     max_length: int = _help("longest bridge training example in tokens", 1024)
     freeze: list[str] = _help("bridge parameter-name patterns to freeze", factory=list)
     sft_max_train: int | None = _help("silver examples the SFT stage trains on (default: all)", None)
+    sft_first_share: float | None = _help("rebalance SFT: keep every example whose silver sequence does not start with "
+                                          "the first candidate, and only enough that do to make this share (default: "
+                                          "no rebalancing)", None)
     shuffle_fraction: float = _help("share of SFT examples whose candidates are shown in a random order, so the "
                                     "bridge learns to read them instead of always choosing the first", 0.5)
     sft_trainer: dict = _help("SFTConfig fields of stage 1", factory=dict)
