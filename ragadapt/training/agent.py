@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 from ragadapt.atomic import atomic_write_text
@@ -38,6 +39,23 @@ def react_agent(generator, retriever, cfg: AgentConfig):
                       max_new_tokens=cfg.max_new_tokens, fallback_retriever=retriever)
 
 
+_QUOTE = re.compile(r'"([^"]+)"')
+
+
+def opening_query(question: str, words: int = 8) -> str:
+    """The expert's first search: the opening words of the sentence a two-hop question quotes (up to the
+    left-out X) name the article it comes from, and a short model turn can copy them; else the question."""
+    quoted = _QUOTE.search(question)
+    if not quoted:
+        return question
+    opening = []
+    for word in quoted.group(1).split()[:words]:
+        if word.strip(".,;:'()") == "X":
+            break
+        opening.append(word)
+    return " ".join(opening) or question
+
+
 def expert_episodes(retriever, examples: list[QAExample], cfg: AgentConfig, agent) -> tuple[list[dict], dict]:
     """Chat examples of the intended behaviour, with real observations. An example is kept only when the
     expert's path works: the first search shows the bridge entity's name, the last shows the answer."""
@@ -48,7 +66,7 @@ def expert_episodes(retriever, examples: list[QAExample], cfg: AgentConfig, agen
     rows, skipped = [], {"bridge not in the first results": 0, "answer not in the results": 0}
     for e in examples:
         messages = agent.first_messages(e.question)
-        queries = [e.question] + [titles[d] for d in e.gold_doc_ids[1:] if titles.get(d)]
+        queries = [opening_query(e.question)] + [titles[d] for d in e.gold_doc_ids[1:] if titles.get(d)]
         seen = ""
         for n, query in enumerate(queries):
             obs = tools.call("search", {"query": query})
@@ -140,22 +158,24 @@ def train_agent(cfg: AgentConfig):
     base = TransformersGenerator.load(cfg.model, trust_remote_code=cfg.trust_remote_code)
     agent = react_agent(base, system.retriever, cfg)
     start, step, policies = cfg.model, 0, {}
-    rows, skipped = expert_episodes(system.retriever, train, cfg, agent) if cfg.warmup else ([], {})
+    warm, rl_questions = (train[: cfg.warmup_examples], train[cfg.warmup_examples:]) if cfg.warmup else ([], train)
+    rl_questions = rl_questions or train  # too few questions to keep the stages apart
+    rows, skipped = expert_episodes(system.retriever, warm, cfg, agent) if cfg.warmup else ([], {})
     if cfg.warmup:
-        log.info("warm-up: %d expert episodes from %d questions (skipped: %s)", len(rows), len(train), skipped)
+        log.info("warm-up: %d expert episodes from %d questions (skipped: %s)", len(rows), len(warm), skipped)
     if rows:
         data = out / "data" / "warmup.jsonl"
         atomic_write_text(data, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         sft = train_lm(LMConfig(model=cfg.model, output_dir=str(out / "warmup"), data=[Source(path=str(data))],
-                                max_length=2048, freeze=list(cfg.freeze), lora=cfg.lora, seed=cfg.seed,
+                                max_length=cfg.max_length, freeze=list(cfg.freeze), lora=cfg.lora, seed=cfg.seed,
                                 resume=cfg.resume, trust_remote_code=cfg.trust_remote_code,
-                                trainer={"learning_rate": 5e-5, "num_train_epochs": 1, "per_device_train_batch_size": 4,
+                                trainer={"learning_rate": 5e-5, "num_train_epochs": 1, "per_device_train_batch_size": 1,
                                          "logging_steps": 5, **cfg.warmup_trainer}), "sft")
         start, step = str(sft.final_dir), sft.global_step
         policies["react (warm-up SFT)"] = start
     prompts = out / "data" / "rl.jsonl"
     atomic_write_text(prompts, "".join(json.dumps({"prompt": agent.first_messages(e.question), "answers": e.answers},
-                                                  ensure_ascii=False) + "\n" for e in train))
+                                                  ensure_ascii=False) + "\n" for e in rl_questions))
     funcs, weights = agent_rewards(cfg)
     rollout = ReActRollout(agent, temperature=cfg.temperature)
     rl = train_rl(RLConfig(model=start, output_dir=str(out / "rl"), data=[Source(path=str(prompts))], rewards=[],

@@ -265,6 +265,8 @@ class AgentConfig:
     warmup: bool = _help("SFT warm-up on scripted expert episodes before RL (search the question, search the "
                          "bridge entity, answer; observations masked): a 135M model rarely emits a valid action "
                          "on its own, and GRPO learns nothing from groups that all score 0", True)
+    warmup_examples: int = _help("training questions used for the warm-up; GRPO gets the rest", 150)
+    max_length: int = _help("warm-up rows: episodes packed into rows of this many tokens", 1280)
     warmup_trainer: dict = _help("SFTConfig fields of the warm-up", factory=dict)
     freeze: list[str] = _help("policy parameter-name patterns to freeze", factory=list)
     lora: LoraSettings | None = _help("train LoRA adapters only", None)

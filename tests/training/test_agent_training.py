@@ -27,11 +27,19 @@ def test_expert_episodes_search_the_bridge_then_answer(tiny_generator):
     assert skipped == {"bridge not in the first results": 0, "answer not in the results": 1}
     (row,) = rows
     turns = [(m["role"], m["content"][:30]) for m in row["messages"][2:]]
-    assert [m["content"] for m in row["messages"][2::2]] == [f"<search>{good.question}</search>",
+    assert [m["content"] for m in row["messages"][2::2]] == ["<search>The Mona Lisa is a portrait painting by</search>",
                                                              "<search>Leonardo da Vinci</search>",
                                                              "<answer>Italian polymath</answer>"]
     assert [r for r, _ in turns] == ["assistant", "user", "assistant", "user", "assistant"]
     assert row["messages"][3]["content"].startswith("<information>[m] Mona Lisa:")
+
+
+def test_opening_query_stops_at_the_left_out_name():
+    from ragadapt.training.agent import opening_query
+
+    assert opening_query('When? (X is the name left out of: "Havana is the capital of X.")') == "Havana is the capital of"
+    assert opening_query('Who? (X is the name left out of: "The X River is long.")') == "The"
+    assert opening_query("Who wrote Hamlet?") == "Who wrote Hamlet?"
 
 
 def test_train_agent_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir):
