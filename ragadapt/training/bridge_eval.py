@@ -58,6 +58,15 @@ def answer_scores(generator, prompt, examples: Sequence[QAExample], chosen: Sequ
             "passages": sum(len(c) for c in chosen) / n, "n": len(examples)}
 
 
+def not_top1_first(hits: Sequence[Sequence[Hit]], chosen: Sequence[Sequence[Hit]]) -> float:
+    """Share of questions whose selection does not start with the retriever's first passage (empty included):
+    how often a strategy overrides the retriever's ranking at all."""
+    def overrides(h, c):
+        return bool(h) and (not c or c[0].passage.id != h[0].passage.id)
+
+    return sum(overrides(h, c) for h, c in zip(hits, chosen)) / max(1, len(hits))
+
+
 def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[list[Hit]]]],
             selectors: dict[str, Strategy], bridges: dict, out: Path, batch_size: int = 8) -> dict:
     """{split: {strategy: scores}}; writes report.json and report.md under `out`."""
@@ -71,6 +80,7 @@ def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[lis
                 bridges[name].stats = BridgeStats()
             chosen = select([e.question for e in examples], hits)
             report[split][name] = answer_scores(generator, prompt, examples, chosen, batch_size)
+            report[split][name]["not_top1_first"] = not_top1_first(hits, chosen)
             if name in bridges:
                 report[split][name]["fallbacks"] = bridges[name].stats.fallbacks
             log.info("%s / %s: %s", split, name, report[split][name])
@@ -82,9 +92,9 @@ def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[lis
 
 
 def markdown(report: dict) -> str:
-    lines = ["| split | passages given to the generator | n | answer contains | EM | F1 | passages passed (mean) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| split | passages given to the generator | n | answer contains | EM | F1 | passages passed (mean) | "
+             "first passage not the retriever's top-1 |", "|---|---|---|---|---|---|---|---|"]
     for split, rows in report.items():
         lines += [f"| {split} | {name} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | "
-                  f"{100 * r['f1']:.1f} | {r['passages']:.2f} |" for name, r in rows.items()]
+                  f"{100 * r['f1']:.1f} | {r['passages']:.2f} | {100 * r.get('not_top1_first', 0.0):.1f}% |" for name, r in rows.items()]
     return "\n".join(lines)

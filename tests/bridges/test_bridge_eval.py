@@ -51,6 +51,8 @@ def test_compare_rows_on_the_same_candidates(tmp_path):
     assert rows["top-3"]["passages"] == 3.0
     assert rows["reranker (top-1)"]["contains"] == 0.0  # "Lima" first after reversing
     assert rows["bridge"]["contains"] == 1.0 and rows["bridge"]["fallbacks"] == 1  # "Rome", then the fallback "Oslo"
+    assert rows["top-1"]["not_top1_first"] == 0.0 and rows["reranker (top-1)"]["not_top1_first"] == 1.0
+    assert rows["bridge"]["not_top1_first"] == 0.5  # overrode the retriever on q1 only
     assert "| held-out | bridge | 2 | 100.0 |" in (tmp_path / "report.md").read_text()
 
 
