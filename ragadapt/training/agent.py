@@ -119,6 +119,10 @@ def strategy(name: str, system, generator, cfg: AgentConfig):
     raise ValueError(f"unknown workflow {name!r}; choose from single-shot, iterative, planner, react")
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
 def compare(system, runs: dict[str, tuple[str, object]], examples: list[QAExample], cfg: AgentConfig,
             out: Path) -> dict:
     """{row name: scores + trajectory statistics}; trajectories under out/trajectories/, report.md."""
@@ -132,11 +136,11 @@ def compare(system, runs: dict[str, tuple[str, object]], examples: list[QAExampl
         report[row] = summary
         log.info("%s: %s", row, summary)
     atomic_write_text(out / "report.json", json.dumps(report, indent=2))
-    lines = ["| workflow | n | answer contains | EM | F1 | searches / q | format errors / q | fallback share |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| workflow | n | answer contains | EM | F1 | gold articles retrieved | searches / q | "
+             "format errors / q | fallback share |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {row} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | {100 * r['f1']:.1f} | "
-              f"{r['searches']:.2f} | {r['format_errors']:.2f} | {r.get('stop_fallback', 0.0):.2f} |"
-              for row, r in report.items()]
+              f"{_percent(r.get('gold_doc_recall'))} | {r['searches']:.2f} | {r['format_errors']:.2f} | "
+              f"{r.get('stop_fallback', 0.0):.2f} |" for row, r in report.items()]
     atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return report

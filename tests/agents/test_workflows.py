@@ -123,3 +123,15 @@ def test_planner_batches_independent_subquestions(retriever, scripted):
     assert second.answer == "Alexander Graham Bell"
     # calls: plans (2), level 1 of both questions together (2), level 2 (1), aggregation (2)
     assert [len(c) for c in gen.calls] == [2, 2, 1, 2]
+
+
+def test_gold_document_recall_counts_each_gold_article(retriever, scripted):
+    from ragadapt.agents.evaluation import document_of, gold_document_recall
+    from ragadapt.types import QAExample
+
+    agent = ReActAgent(scripted(agent_reply), default_tools(retriever, k=2), max_steps=5, fallback_retriever=retriever)
+    good, lost = agent.run(list(AGENT_SCRIPT))  # good saw p1, p2; lost's fallback saw p4, p1, p2
+    examples = [QAExample("q", ["Vinci"], gold_doc_ids=["p2", "p3"]), QAExample("q", ["x"], gold_doc_ids=["p4"])]
+    assert gold_document_recall([good, lost], examples) == (0.5 + 1.0) / 2
+    assert gold_document_recall([good], [QAExample("q", ["Vinci"])]) is None
+    assert document_of("Mona Lisa#3") == "Mona Lisa" and document_of("a#b#0") == "a#b"
