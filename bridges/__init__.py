@@ -2,9 +2,9 @@
 
 from ragadapt.bridges.base import Bridge
 
-from ragadapt.bridges.bgm import BGMBridge, format_selection, parse_selection
+from ragadapt.bridges.bgm import BGMBridge, candidate_labels, format_selection, parse_selection
 
 # kind -> loader(directory, device=...) for bridges saved inside a RAGSystem directory.
 LOADERS: dict = {BGMBridge.kind: BGMBridge.load_dir}
 
-__all__ = ["BGMBridge", "Bridge", "LOADERS", "format_selection", "parse_selection"]
+__all__ = ["BGMBridge", "Bridge", "LOADERS", "candidate_labels", "format_selection", "parse_selection"]

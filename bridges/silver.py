@@ -3,7 +3,9 @@ build the sequence of its candidates that the frozen generator does best with.
 
 Start from the empty sequence; at every step score each extension `sequence + [candidate]` (candidates
 not used yet) and keep the best one if it beats the current score by more than `min_gain`; stop when
-nothing improves or at `max_len`. The empty sequence is a valid answer (no passage helps). All unfinished questions advance in
+nothing improves or at `max_len`. Among the extensions, a candidate ranked lower by the retriever wins only
+if it beats every higher-ranked one by more than `rank_margin`: differences below it are treated as noise and
+the retriever's order decides. The empty sequence is a valid answer (no passage helps). All unfinished questions advance in
 lockstep, so each step is one batched generator call. Results are appended to a JSONL cache, so an
 interrupted run resumes where it stopped.
 """
@@ -74,9 +76,20 @@ class _State:
     done: bool = False
 
 
+def _pick(scored: list[tuple[int, float]], rank_margin: float) -> tuple[float, int]:
+    """(score, candidate) of the best extension, walking down the retriever's order: a later candidate takes
+    over only when it beats the current choice by more than `rank_margin`."""
+    scored = sorted(scored)  # by candidate index = retriever rank
+    best_j, best = scored[0]
+    for j, value in scored[1:]:
+        if value > best + rank_margin:
+            best_j, best = j, value
+    return best, best_j
+
+
 def greedy_silver(ids: Sequence[str], questions: Sequence[str], answers: Sequence[str],
                   candidates: Sequence[Sequence[Passage]], scorer: Scorer, max_len: int | None = None,
-                  min_gain: float = 1e-6) -> list[SilverResult]:
+                  min_gain: float = 1e-6, rank_margin: float = 0.0) -> list[SilverResult]:
     """Greedy silver sequences for many questions at once (one scorer call per step)."""
     empty = list(scorer([(q, a, []) for q, a in zip(questions, answers)]))
     states = [_State([], s, []) for s in empty]
@@ -94,11 +107,11 @@ def greedy_silver(ids: Sequence[str], questions: Sequence[str], answers: Sequenc
                 owners.append((i, j))
         if not items:
             break
-        best: dict[int, tuple[float, int]] = {}
+        scored: dict[int, list[tuple[int, float]]] = {}
         for (i, j), value in zip(owners, scorer(items)):
-            if i not in best or value > best[i][0]:  # ties keep the higher-ranked candidate
-                best[i] = (value, j)
-        for i, (value, j) in best.items():
+            scored.setdefault(i, []).append((j, value))
+        for i, options in scored.items():
+            value, j = _pick(options, rank_margin)
             st = states[i]
             if value > st.score + min_gain:
                 st.sequence.append(j)
@@ -111,13 +124,40 @@ def greedy_silver(ids: Sequence[str], questions: Sequence[str], answers: Sequenc
             for id_, q, a, c, st, e in zip(ids, questions, answers, candidates, states, empty)]
 
 
+def check_cache_settings(cache: str | Path | None, settings: dict) -> None:
+    """A silver cache is only valid for the search settings that filled it: they are written next to it
+    (`<cache>.settings.json`) and a cache made with other settings is refused rather than silently reused."""
+    import json
+
+    from ragadapt.atomic import atomic_write_text
+    from ragadapt.errors import DataFormatError
+
+    if cache is None:
+        return
+    path = Path(str(cache) + ".settings.json")
+    if path.exists():
+        saved = json.loads(path.read_text())
+        changed = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
+        if changed:
+            raise DataFormatError(f"silver cache {cache} was made with other settings ({', '.join(changed)}: "
+                                  f"{[saved.get(k) for k in changed]} there, {[settings.get(k) for k in changed]} "
+                                  "now); use another output_dir or delete the cache", path=str(path))
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(settings, sort_keys=True))
+
+
 def silver_sequences(ids, questions, answers, candidates, scorer: Scorer, cache: str | Path | None = None,
                      chunk: int = 32, max_len: int | None = None, min_gain: float = 1e-6,
-                     show_progress: bool = True) -> list[SilverResult]:
+                     rank_margin: float = 0.0, show_progress: bool = True,
+                     settings: dict | None = None) -> list[SilverResult]:
     """`greedy_silver` over chunks of questions, each chunk appended to `cache` (JSONL) when done; questions
-    already in the cache are not searched again."""
+    already in the cache are not searched again. `settings` (e.g. the scorer and the target) are checked
+    against the cache's together with the search parameters."""
     from tqdm.auto import tqdm
 
+    check_cache_settings(cache, {"max_len": max_len, "min_gain": min_gain, "rank_margin": rank_margin,
+                                 **(settings or {})})
     store = AppendLog(cache)
     done = {row["id"]: SilverResult(**row) for row in store.read()}
     todo = [i for i, id_ in enumerate(ids) if id_ not in done]
@@ -126,7 +166,7 @@ def silver_sequences(ids, questions, answers, candidates, scorer: Scorer, cache:
     for start in range(0, len(todo), chunk):
         part = todo[start:start + chunk]
         results = greedy_silver([ids[i] for i in part], [questions[i] for i in part], [answers[i] for i in part],
-                                [candidates[i] for i in part], scorer, max_len, min_gain)
+                                [candidates[i] for i in part], scorer, max_len, min_gain, rank_margin)
         store.append([r.to_dict() for r in results])
         done.update({r.id: r for r in results})
         bar.update(len(part))

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from ragadapt.atomic import atomic_write_text
-from ragadapt.bridges.bgm import BGMBridge, bridge_messages, format_selection, parse_selection
+from ragadapt.bridges.bgm import BGMBridge, bridge_messages, candidate_labels, format_selection, parse_selection
 from ragadapt.bridges.silver import answer_metric_scorer, likelihood_scorer, silver_sequences
 from ragadapt.errors import DataFormatError
 from ragadapt.prompts import RAGPrompt
@@ -55,7 +55,7 @@ def sft_rows(silver, candidates, count_tokens, cfg: BridgeConfig) -> list[dict]:
         if rng.random() < cfg.shuffle_fraction:
             rng.shuffle(hits)
         position = {h.passage.id: i for i, h in enumerate(hits)}
-        target = format_selection([position[p] for p in s.sequence])
+        target = format_selection([position[p] for p in s.sequence], candidate_labels([h.passage.title for h in hits]))
         rows.append({"messages": bridge_messages(s.question, hits, count_tokens, cfg.k, cfg.passage_tokens)
                      + [{"role": "assistant", "content": target}]})
     return rows
@@ -86,8 +86,9 @@ def downstream_rewards(generator, cfg: BridgeConfig):
     def selections(completions, candidates):
         out = []
         for c, cands in zip(completions, candidates):
-            picked = parse_selection(completion_text(c), len(cands))
-            out.append(None if picked is None else [Passage.from_dict(cands[i]) for i in picked])
+            passages = [Passage.from_dict(d) for d in cands]
+            picked = parse_selection(completion_text(c), candidate_labels([p.title for p in passages]))
+            out.append(None if picked is None else [passages[i] for i in picked])
         return out
 
     def downstream(prompts, completions, question, answer, candidates, **_):
@@ -134,7 +135,8 @@ def train_bridge(cfg: BridgeConfig):
     silver = silver_sequences([e.id for e in train], [e.question for e in train], [e.answers[0] for e in train],
                               [[h.passage for h in hs] for hs in train_hits], silver_scorer(cfg, generator),
                               cache=out / "silver.jsonl", max_len=cfg.silver_max_len,
-                              min_gain=cfg.silver_min_gain)
+                              min_gain=cfg.silver_min_gain, rank_margin=cfg.silver_rank_margin,
+                              settings={"scorer": cfg.scorer, "target": cfg.silver_target, "k": cfg.k})
     empty = sum(not s.sequence for s in silver)
     log.info("silver sequences: %d questions, %d empty (no candidate helps; kept), mean length %.2f",
              len(silver), empty, sum(len(s.sequence) for s in silver) / max(1, len(silver)))
@@ -163,7 +165,7 @@ def train_bridge(cfg: BridgeConfig):
         funcs, weights = downstream_rewards(generator, cfg)
         rl = train_rl(RLConfig(model=str(sft.final_dir), output_dir=str(out / "rl"), data=[Source(path=str(rl_data))],
                                rewards=[], reward_weights=weights, freeze=list(cfg.freeze), seed=cfg.seed,
-                               resume=cfg.resume, trainer={"max_completion_length": 16, **cfg.rl_trainer}),
+                               resume=cfg.resume, trainer={"max_completion_length": 32, **cfg.rl_trainer}),
                       "grpo", reward_funcs=funcs)
         stages["bridge (SFT + RL)"] = str(rl.final_dir)
         step += rl.global_step

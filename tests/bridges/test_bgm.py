@@ -5,27 +5,38 @@ import random
 
 import pytest
 
-from ragadapt.bridges import BGMBridge, format_selection, parse_selection
+from ragadapt.bridges import BGMBridge, candidate_labels, format_selection, parse_selection
 from ragadapt.types import Hit, Passage
 
 
+LABELS = ["Paris", "Paris (2)", "France", "Black Sabbath", "Black"]
+
+
+def test_candidate_labels_are_unique():
+    assert candidate_labels(["Paris", "Paris", " France ", "", "paris"]) == \
+        ["Paris", "Paris (2)", "France", "Passage 4", "paris (3)"]
+
+
 def test_parse_selection_examples():
-    assert parse_selection("3, 1", 4) == [2, 0]
-    assert parse_selection("Passages [2] and [2], then 9 and 1.", 3) == [1, 0]  # 9 is not a candidate
-    assert parse_selection("none", 5) == [] and parse_selection("None of them", 5) == []
-    assert parse_selection("the second one", 5) is None  # unparseable -> caller falls back
-    assert format_selection([2, 0]) == "3, 1" and format_selection([]) == "none"
-    assert parse_selection(format_selection([4, 1, 3]), 5) == [4, 1, 3]
+    assert parse_selection("France\nParis", LABELS) == [2, 0]
+    assert parse_selection("  black sabbath \nBlack Sabbath\nBlack", LABELS) == [3, 4]  # exact match, no repeats
+    assert parse_selection("Black Sabbath: the band", LABELS) == [3]  # longest label the line starts with
+    assert parse_selection("Blackpool\nGermany\n[2]", LABELS) == [1]  # no partial words; a bare number counts
+    assert parse_selection("none", LABELS) == [] and parse_selection("None of them", LABELS) == []
+    assert parse_selection("the second one", LABELS) is None  # unparseable -> caller falls back
+    assert format_selection([2, 0], LABELS) == "France\nParis" and format_selection([], LABELS) == "none"
+    assert parse_selection(format_selection([4, 1, 3], LABELS), LABELS) == [4, 1, 3]
 
 
 def test_parse_selection_never_returns_a_foreign_or_repeated_id():
     rng = random.Random(0)
-    alphabet = "0123456789 ,-[]none.abc\n"
+    alphabet = "0123456789 ,-[]none.abcP\n"
     for _ in range(3000):
-        n = rng.randint(0, 12)
+        labels = candidate_labels(["".join(rng.choice("abcP ") for _ in range(rng.randint(0, 4)))
+                                   for _ in range(rng.randint(0, 12))])
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
-        picked = parse_selection(text, n)
-        assert picked is None or (all(0 <= i < n for i in picked) and len(set(picked)) == len(picked))
+        picked = parse_selection(text, labels)
+        assert picked is None or (all(0 <= i < len(labels) for i in picked) and len(set(picked)) == len(picked))
 
 
 class Scripted:
@@ -48,7 +59,7 @@ def hits(n):
 
 
 def test_bridge_orders_selects_and_falls_back():
-    bridge = BGMBridge(Scripted(["3, 1", "no idea", "none"]), passage_tokens=8, fallback_k=2)
+    bridge = BGMBridge(Scripted(["T2\nT0", "no idea", "none"]), passage_tokens=8, fallback_k=2)
     first = bridge.select_batch(["q1", "q2", "q3"], [hits(4), hits(4), hits(4)])
     assert [[h.passage.id for h in hs] for hs in first] == [["p2", "p0"], ["p0", "p1"], []]
     assert [h.rank for h in first[0]] == [0, 1]
@@ -58,8 +69,8 @@ def test_bridge_orders_selects_and_falls_back():
 
 
 def test_long_candidate_lists_are_truncated_to_max_candidates():
-    bridge = BGMBridge(Scripted(["12, 2"]), max_candidates=5)
-    assert [h.passage.id for h in bridge.select("q", hits(15))] == ["p1"]  # 12 was not shown: dropped
+    bridge = BGMBridge(Scripted(["T12\nT1"]), max_candidates=5)
+    assert [h.passage.id for h in bridge.select("q", hits(15))] == ["p1"]  # T12 was not shown: dropped
     assert "[6]" not in bridge.generator.prompts[0][0]["content"]
 
 
@@ -69,7 +80,7 @@ def test_pipeline_uses_the_bridge_order(tiny_embedder, tiny_generator):
 
     passages = [Passage(id=f"d{i}", text=f"document number {i} about topic {i}") for i in range(6)]
     retriever = DenseRetriever.build(passages, tiny_embedder, show_progress=False)
-    system = RAGSystem(retriever, tiny_generator, bridge=BGMBridge(Scripted(["4, 2", "none"])),
+    system = RAGSystem(retriever, tiny_generator, bridge=BGMBridge(Scripted(["Passage 4\nPassage 2", "none"])),
                        config=RAGConfig(k=3, fetch_k=5, max_new_tokens=4))
     candidates = system.retrieve(["topic"], 5)[0]
     answer = system.answer("topic")[0]

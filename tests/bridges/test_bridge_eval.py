@@ -41,7 +41,7 @@ def candidates(names):
 def test_compare_rows_on_the_same_candidates(tmp_path):
     examples = [QAExample("q1", ["Rome"]), QAExample("q2", ["Oslo"])]
     hits = [candidates(["Oslo", "Rome", "Lima"]), candidates(["Oslo", "Rome", "Lima"])]
-    bridge = BGMBridge(Scripted(["2", "garbage"]), fallback_k=1)
+    bridge = BGMBridge(Scripted(["Rome", "garbage"]), fallback_k=1)
     selectors = strategies(3, {"bridge": bridge}, ReverseReranker())
     assert list(selectors) == ["top-1", "top-3", "reranker (top-1)", "bridge"]
     report = compare(EchoGenerator(), RAGPrompt(), {"held-out": (examples, hits)}, selectors, {"bridge": bridge},

@@ -64,14 +64,15 @@ def test_sft_rows_shuffled_candidates_keep_the_target_on_the_silver_passage():
     for fraction, moved in ((0.0, False), (1.0, True)):
         cfg = BridgeConfig(k=5, shuffle_fraction=fraction, seed=1)
         rows = sft_rows(silver, [hits] * 20, lambda t: len(t.split()), cfg)
-        targets = set()
+        orders = set()
         for row in rows:
             shown = row["messages"][0]["content"]
             order = [line.split("] ")[1].split(":")[0] for line in shown.splitlines() if line.startswith("[")]
-            picked = parse_selection(row["messages"][-1]["content"], 5)
+            picked = parse_selection(row["messages"][-1]["content"], order)
             assert [order[i] for i in picked] == ["T3", "T0"]  # the target follows the passages
-            targets.add(row["messages"][-1]["content"])
-        assert (len(targets) > 1) == moved  # shuffled: the ids differ from row to row
+            assert row["messages"][-1]["content"] == "T3\nT0"  # the titles, best first
+            orders.add(tuple(order))
+        assert (len(orders) > 1) == moved  # shuffled: the passages move from row to row
 
 
 def test_balanced_keeps_every_informative_example():

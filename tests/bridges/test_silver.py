@@ -48,6 +48,15 @@ def test_greedy_search_gives_the_exact_silver_sequences_in_lockstep():
     assert lm.calls == 4
 
 
+def test_rank_margin_lets_the_retriever_order_decide_near_ties():
+    scorer = likelihood_scorer(PreferenceLM(), RAGPrompt())
+    candidates = [[P("B"), P("C"), P("A"), P("D")]]
+    # A (rank 3) beats B (rank 1) by 1.0: it wins below a margin of 1.0, B wins from there on
+    assert greedy_silver(["q"], ["?"], ["x"], candidates, scorer, max_len=1, rank_margin=0.5)[0].sequence == ["A#0"]
+    kept = greedy_silver(["q"], ["?"], ["x"], candidates, scorer, max_len=1, rank_margin=1.5)[0]
+    assert kept.sequence == ["B#0"] and kept.score == -6.0
+
+
 def test_silver_cache_resumes_without_new_generator_calls(tmp_path):
     lm = PreferenceLM()
     scorer = likelihood_scorer(lm, RAGPrompt())
@@ -57,3 +66,18 @@ def test_silver_cache_resumes_without_new_generator_calls(tmp_path):
     again = silver_sequences(*args, scorer=scorer, cache=tmp_path / "silver.jsonl", show_progress=False)
     assert again == first and lm.calls == calls
     assert [r.sequence for r in first] == [["A#0"], ["D#0"]]
+
+
+def test_a_cache_made_with_other_settings_is_refused(tmp_path):
+    import pytest
+
+    from ragadapt.errors import DataFormatError
+
+    lm = PreferenceLM()
+    args = (["q"], ["?"], ["x"], [[P("B"), P("A")]], likelihood_scorer(lm, RAGPrompt()))
+    first = silver_sequences(*args, cache=tmp_path / "silver.jsonl", show_progress=False)
+    calls = lm.calls
+    assert silver_sequences(*args, cache=tmp_path / "silver.jsonl", show_progress=False) == first  # same settings
+    assert lm.calls == calls
+    with pytest.raises(DataFormatError, match="rank_margin"):
+        silver_sequences(*args, cache=tmp_path / "silver.jsonl", rank_margin=2.0, show_progress=False)

@@ -111,6 +111,10 @@ class BridgeConfig(RetrieverDataConfig):
     silver_max_len: int = _help("longest silver sequence", 3)
     silver_min_gain: float = _help("a passage joins the silver sequence only if it raises the score by more than "
                                    "this (nats for loglik): noise-level gains do not lengthen the sequence", 0.1)
+    silver_rank_margin: float = _help("a candidate ranked lower by the retriever is preferred only if it scores more "
+                                      "than this above every higher-ranked one (nats for loglik): below it, the "
+                                      "retriever's order decides, so score noise does not teach the bridge to "
+                                      "override rank 1", 0.0)
     passage_tokens: int = _help("each candidate is cut to this many tokens in the bridge's prompt", 64)
     max_length: int = _help("longest bridge training example in tokens", 1024)
     freeze: list[str] = _help("bridge parameter-name patterns to freeze", factory=list)
