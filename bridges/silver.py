@@ -41,23 +41,27 @@ class SilverResult:
         return asdict(self)
 
 
-def likelihood_scorer(generator, prompt, batch_size: int = 8) -> Scorer:
-    """log P_LM(answer | question, passages in order): the default BGM target."""
+def likelihood_scorer(generator, prompt, batch_size: int = 8, reduction: str = "sum") -> Scorer:
+    """log P_LM(answer | question, passages in order): the default BGM target (`reduction="mean"`: per token)."""
 
     def score(items):
         prompts = [prompt.messages(q, [Hit(p, 0.0, r) for r, p in enumerate(ps)], generator.count_tokens)
                    for q, _, ps in items]
-        return generator.loglikelihood(prompts, [a for _, a, _ in items], batch_size=batch_size).tolist()
+        return generator.loglikelihood(prompts, [a for _, a, _ in items], reduction=reduction,
+                                       batch_size=batch_size).tolist()
 
     return score
 
 
+ANSWER_METRICS = ("contains", "em", "f1")
+
+
 def answer_metric_scorer(generator, prompt, metric: str = "f1", max_new_tokens: int = 24,
                          batch_size: int = 8) -> Scorer:
-    """EM or F1 of the generator's greedy answer against the gold answer."""
-    from ragadapt.eval.metrics import exact_match, f1_score
+    """Answer-contains, EM or F1 of the generator's greedy answer against the gold answer."""
+    from ragadapt.eval.metrics import answer_contains, exact_match, f1_score
 
-    fn = {"em": exact_match, "f1": f1_score}[metric]
+    fn = {"contains": answer_contains, "em": exact_match, "f1": f1_score}[metric]
 
     def score(items):
         prompts = [prompt.messages(q, [Hit(p, 0.0, r) for r, p in enumerate(ps)], generator.count_tokens)

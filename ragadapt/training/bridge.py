@@ -17,12 +17,12 @@ from pathlib import Path
 
 from ragadapt.atomic import atomic_write_text
 from ragadapt.bridges.bgm import BGMBridge, bridge_messages, candidate_labels, format_selection, parse_selection
-from ragadapt.bridges.silver import answer_metric_scorer, likelihood_scorer, silver_sequences
+from ragadapt.bridges.silver import ANSWER_METRICS, answer_metric_scorer, likelihood_scorer, silver_sequences
 from ragadapt.errors import DataFormatError
 from ragadapt.prompts import RAGPrompt
 from ragadapt.training.rewards import completion_text
 from ragadapt.training.retrieval.config import BridgeConfig
-from ragadapt.types import Hit, Passage
+from ragadapt.types import Passage
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +33,15 @@ def _write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def silver_scorer(cfg: BridgeConfig, generator):
+def downstream_scorer(target: str, cfg: BridgeConfig, generator, reduction: str = "sum"):
+    """The frozen generator's score of the gold answer given some passages: the silver search's target and the
+    RL reward (there per token, so answers of different lengths weigh alike)."""
     prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
-    if cfg.silver_target == "loglik":
-        return likelihood_scorer(generator, prompt, cfg.score_batch_size)
-    if cfg.silver_target in ("f1", "em"):
-        return answer_metric_scorer(generator, prompt, cfg.silver_target, batch_size=cfg.score_batch_size)
-    raise DataFormatError(f"silver_target must be loglik, f1 or em, got {cfg.silver_target!r}", field="silver_target")
+    if target == "loglik":
+        return likelihood_scorer(generator, prompt, cfg.score_batch_size, reduction)
+    if target in ANSWER_METRICS:
+        return answer_metric_scorer(generator, prompt, target, batch_size=cfg.score_batch_size)
+    raise DataFormatError(f"must be loglik, contains, em or f1, got {target!r}", field="silver_target / rl_reward")
 
 
 def sft_rows(silver, candidates, count_tokens, cfg: BridgeConfig) -> list[dict]:
@@ -81,7 +83,7 @@ def balanced(silver, first_share: float | None, seed: int) -> list[int]:
 
 def downstream_rewards(generator, cfg: BridgeConfig):
     """GRPO reward functions over the dataset's `question`, `answer`, `candidates` columns."""
-    prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
+    score = downstream_scorer(cfg.rl_reward, cfg, generator, reduction="mean")
 
     def selections(completions, candidates):
         out = []
@@ -93,10 +95,7 @@ def downstream_rewards(generator, cfg: BridgeConfig):
 
     def downstream(prompts, completions, question, answer, candidates, **_):
         chosen = selections(completions, candidates)
-        messages = [prompt.messages(q, [Hit(p, 0.0, r) for r, p in enumerate(sel or [])], generator.count_tokens)
-                    for q, sel in zip(question, chosen)]
-        scores = generator.loglikelihood(messages, list(answer), reduction="mean", batch_size=cfg.score_batch_size)
-        return [float(s) for s in scores.tolist()]
+        return [float(s) for s in score([(q, a, sel or []) for q, a, sel in zip(question, answer, chosen)])]
 
     def well_formed(prompts, completions, candidates, **_):
         return [0.0 if sel is None else 1.0 for sel in selections(completions, candidates)]
@@ -133,7 +132,7 @@ def train_bridge(cfg: BridgeConfig):
     generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
     train_hits = system.retrieve([e.question for e in train], cfg.k)  # reranked when the system has a reranker
     silver = silver_sequences([e.id for e in train], [e.question for e in train], [e.answers[0] for e in train],
-                              [[h.passage for h in hs] for hs in train_hits], silver_scorer(cfg, generator),
+                              [[h.passage for h in hs] for hs in train_hits], downstream_scorer(cfg.silver_target, cfg, generator),
                               cache=out / "silver.jsonl", max_len=cfg.silver_max_len,
                               min_gain=cfg.silver_min_gain, rank_margin=cfg.silver_rank_margin,
                               settings={"scorer": cfg.scorer, "target": cfg.silver_target, "k": cfg.k})

@@ -83,3 +83,32 @@ def test_balanced_keeps_every_informative_example():
     assert balanced(silver, None, 0) == list(range(10))
     order = balanced(silver, 0.5, 0)
     assert {8, 9} <= set(order) and len(order) == 4 and len(set(order)) == 4
+
+
+def test_rl_reward_can_be_the_generators_answer_metric():
+    import re
+
+    import pytest
+
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training import BridgeConfig
+    from ragadapt.training.bridge import downstream_rewards
+    from ragadapt.types import Passage
+
+    class ReadingLM:  # answers with the title of the first passage it is shown
+        def count_tokens(self, text):
+            return len(text.split())
+
+        def generate(self, prompts, max_new_tokens=24, batch_size=8):
+            return [f"It is {m[0]}." if (m := re.findall(r"\[\d+\] (\w+)", p[-1]["content"])) else "no idea"
+                    for p in prompts]
+
+    (downstream, well_formed, length), weights = downstream_rewards(ReadingLM(), BridgeConfig(rl_reward="contains"))
+    cands = [Passage(f"{t}#0", f"text of {t}", t).to_dict() for t in ("Rome", "Oslo")]
+    columns = {"question": ["?"] * 3, "answer": ["Oslo"] * 3, "candidates": [cands] * 3}
+    completions = ["Oslo\nRome", "Rome", "the third one"]
+    assert downstream(None, completions, **columns) == [1.0, 0.0, 0.0]  # unparseable: no passage, no answer
+    assert well_formed(None, completions, **columns) == [1.0, 1.0, 0.0]
+    assert length(None, completions, **columns) == [-2.0, -1.0, 0.0]
+    with pytest.raises(DataFormatError, match="rl_reward"):
+        BridgeConfig(rl_reward="bleu")

@@ -21,7 +21,7 @@ class PreferenceLM:
     def count_tokens(self, text):
         return len(text.split())
 
-    def loglikelihood(self, prompts, targets, batch_size=8):
+    def loglikelihood(self, prompts, targets, reduction="sum", batch_size=8):
         self.calls += 1
         out = []
         for messages in prompts:
@@ -81,3 +81,25 @@ def test_a_cache_made_with_other_settings_is_refused(tmp_path):
     assert lm.calls == calls
     with pytest.raises(DataFormatError, match="rank_margin"):
         silver_sequences(*args, cache=tmp_path / "silver.jsonl", rank_margin=2.0, show_progress=False)
+
+
+class ReadingLM:
+    """Answers with the title of the first passage it is shown, or "no idea"."""
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def generate(self, prompts, max_new_tokens=24, batch_size=8):
+        return [f"It is {m[0]}." if (m := re.findall(r"\[\d+\] (\w+)", p[-1]["content"])) else "no idea"
+                for p in prompts]
+
+
+def test_answer_metric_silver_takes_the_first_passage_that_answers():
+    from ragadapt.bridges.silver import answer_metric_scorer
+
+    scorer = answer_metric_scorer(ReadingLM(), RAGPrompt(), "contains")
+    results = greedy_silver(["q1", "q2"], ["?", "?"], ["Oslo", "Lima"],
+                            [[P("Rome"), P("Oslo"), P("Bern")], [P("Rome"), P("Bern")]], scorer, max_len=1, min_gain=-0.5)
+    # q1: only Oslo answers -> Oslo, though ranked second; q2: nothing answers -> the retriever's first passage
+    assert [r.sequence for r in results] == [["Oslo#0"], ["Rome#0"]]
+    assert [r.score for r in results] == [1.0, 0.0]

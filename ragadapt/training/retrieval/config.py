@@ -106,11 +106,12 @@ class BridgeConfig(RetrieverDataConfig):
     k: int = _help("candidates the bridge chooses from (the retriever's top-k)", 5)
     max_prompt_tokens: int = _help("the generator's prompt budget (silver search, rewards, comparison); as "
                                    "RAGConfig, so top-k is not cut shorter here than when the system answers", 1024)
-    silver_target: str = _help("what the greedy search maximises: loglik (log P(answer | passages)), f1 or em "
-                               "of the generator's answer", "loglik")
+    silver_target: str = _help("what the greedy search maximises: loglik (log P(answer | passages)), or contains, "
+                               "em or f1 of the generator's greedy answer", "loglik")
     silver_max_len: int = _help("longest silver sequence", 3)
     silver_min_gain: float = _help("a passage joins the silver sequence only if it raises the score by more than "
-                                   "this (nats for loglik): noise-level gains do not lengthen the sequence", 0.1)
+                                   "this (nats for loglik): noise-level gains do not lengthen the sequence; "
+                                   "below 0 (with an answer metric) a passage that does not hurt is taken too", 0.1)
     silver_rank_margin: float = _help("a candidate ranked lower by the retriever is preferred only if it scores more "
                                       "than this above every higher-ranked one (nats for loglik): below it, the "
                                       "retriever's order decides, so score noise does not teach the bridge to "
@@ -127,9 +128,19 @@ class BridgeConfig(RetrieverDataConfig):
     sft_trainer: dict = _help("SFTConfig fields of stage 1", factory=dict)
     rl: bool = _help("run stage 2 (GRPO) after the SFT stage", True)
     rl_max_train: int = _help("questions used by the RL stage", 200)
+    rl_reward: str = _help("RL: the downstream score of the bridge's selection: loglik (mean log P(answer | "
+                           "passages)), or contains, em or f1 of the generator's greedy answer", "loglik")
     length_penalty: float = _help("RL: reward minus this per passage passed (prefer fewer when they do not help)",
                                   0.05)
     format_weight: float = _help("RL: weight of the format reward (1 when the reply parses)", 0.2)
     rl_trainer: dict = _help("GRPOConfig fields of stage 2", factory=dict)
     compare_reranker: str | None = _help("a system (or reranker) directory whose reranker's top-1 joins the "
                                          "comparison; skipped with a warning when missing", None)
+
+    def __post_init__(self):
+        from ragadapt.errors import DataFormatError
+
+        targets = ("loglik", "contains", "em", "f1")
+        for name in ("silver_target", "rl_reward"):
+            if getattr(self, name) not in targets:
+                raise DataFormatError(f"must be one of {', '.join(targets)}, got {getattr(self, name)!r}", field=name)
