@@ -8,9 +8,12 @@ it writes the number; scripts/bridge_pointing_probe.py). Each candidate gets a u
 " (2)", " (3)" ... appended when several candidates share a title.
 
 Output handling never yields a passage that was not a candidate: each line of the reply is matched to a
-label (exactly, else the longest label it starts with, else a bare candidate number), first occurrence
-kept, in order; a reply with no match that is not "none" is unparseable and falls back to the plain top-k
-(counted in `stats`). Candidate list rule: at most `max_candidates` candidates, each cut to
+label (exactly, else the longest label it starts with, else a bare candidate number, else near misses: the
+one label whose title without its parenthesised qualifier is the line -- "Triton" for "Triton (moon)" --
+or the one label spelled within `FUZZY_RATIO` of it -- "Tibetan" for "Tibetans"), first occurrence kept, in
+order; a reply with no match that is not "none" is unparseable and falls back to the plain top-k (counted
+in `stats`). The near misses are how a small bridge most often misses (about half its unparseable replies
+on the default system), and falling back to top-k there discards a choice it did make. Candidate list rule: at most `max_candidates` candidates, each cut to
 `passage_tokens` tokens (word boundary) so the list fits the bridge's context; the cut applies only to
 what the bridge reads, the generator still receives the full passages. The question is shown before and
 after the candidates, so a causal bridge reads every passage knowing the question and ends on it.
@@ -32,6 +35,8 @@ MODEL_SUBDIR = "model"
 INSTRUCTION = ("Which passages help answer the question? Reply with their titles, most useful first, one per "
                "line, or 'none' if no passage helps.")
 _NUMBER = re.compile(r"^\[?(\d+)\]?[.)]?$")
+_QUALIFIER = re.compile(r"\s*\([^()]*\)$")
+FUZZY_RATIO = 0.85  # difflib similarity above which a line is taken for a misspelt label
 _SPACE = re.compile(r"\s+")
 
 
@@ -63,7 +68,23 @@ def _match(line: str, labels: Sequence[str]) -> int | None:
     number = _NUMBER.match(text)
     if number and 1 <= int(number.group(1)) <= len(labels):
         return int(number.group(1)) - 1
-    return None
+    return _near_miss(text, normed)
+
+
+def _only(indices: list[int]) -> int | None:
+    return indices[0] if len(indices) == 1 else None
+
+
+def _near_miss(text: str, normed: Sequence[str]) -> int | None:
+    """The single label the line almost is: its title without the qualifier, or a close spelling."""
+    from difflib import SequenceMatcher
+
+    base = _only([i for i, n in enumerate(normed) if _QUALIFIER.sub("", n) == text])
+    if base is not None:
+        return base
+    ratios = [SequenceMatcher(None, text, n).ratio() for n in normed]
+    best = max(ratios, default=0.0)
+    return _only([i for i, r in enumerate(ratios) if r == best]) if best >= FUZZY_RATIO else None
 
 
 def parse_selection(text: str, labels: Sequence[str]) -> list[int] | None:

@@ -44,18 +44,35 @@ def strategies(k: int, bridges: dict | None = None, reranker=None) -> dict[str, 
     return out
 
 
-def answer_scores(generator, prompt, examples: Sequence[QAExample], chosen: Sequence[Sequence[Hit]],
-                  batch_size: int = 8, max_new_tokens: int = 24) -> dict:
-    """Answer contains / EM / F1 of the generator given `chosen` passages, and the mean passages passed."""
+def answer_rows(generator, prompt, examples: Sequence[QAExample], chosen: Sequence[Sequence[Hit]],
+                batch_size: int = 8, max_new_tokens: int = 24) -> list[dict]:
+    """Per question: the passages given, the generator's answer and its contains / EM / F1."""
     from ragadapt.eval.metrics import answer_contains, exact_match, f1_score
 
     messages = [prompt.messages(e.question, c, generator.count_tokens) for e, c in zip(examples, chosen)]
     preds = generator.generate(messages, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    n = max(1, len(examples))
-    return {"contains": sum(answer_contains(p, e.answers) for p, e in zip(preds, examples)) / n,
-            "em": sum(exact_match(p, e.answers) for p, e in zip(preds, examples)) / n,
-            "f1": sum(f1_score(p, e.answers) for p, e in zip(preds, examples)) / n,
-            "passages": sum(len(c) for c in chosen) / n, "n": len(examples)}
+    return [{"question": e.question, "passages": [h.passage.id for h in c], "prediction": p,
+             "contains": float(answer_contains(p, e.answers)), "em": float(exact_match(p, e.answers)),
+             "f1": float(f1_score(p, e.answers))} for e, c, p in zip(examples, chosen, preds)]
+
+
+def summarize(rows: Sequence[dict]) -> dict:
+    """Answer contains / EM / F1 and the mean passages passed, over questions."""
+    n = max(1, len(rows))
+    return {**{m: sum(r[m] for r in rows) / n for m in ("contains", "em", "f1")},
+            "passages": sum(len(r["passages"]) for r in rows) / n, "n": len(rows)}
+
+
+def paired(a: Sequence[dict], b: Sequence[dict], metric: str = "contains") -> dict:
+    """Questions right with `a` only and with `b` only, and the two-sided sign-test p-value of that split:
+    on a few hundred questions a difference of a few points is only worth as much as these counts."""
+    from math import comb
+
+    only_a = sum(x[metric] > y[metric] for x, y in zip(a, b))
+    only_b = sum(y[metric] > x[metric] for x, y in zip(a, b))
+    n, low = only_a + only_b, min(only_a, only_b)
+    p = min(1.0, 2 * sum(comb(n, i) for i in range(low + 1)) / 2 ** n) if n else 1.0
+    return {"only_a": only_a, "only_b": only_b, "p": p}
 
 
 def not_top1_first(hits: Sequence[Sequence[Hit]], chosen: Sequence[Sequence[Hit]]) -> float:
@@ -69,22 +86,28 @@ def not_top1_first(hits: Sequence[Sequence[Hit]], chosen: Sequence[Sequence[Hit]
 
 def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[list[Hit]]]],
             selectors: dict[str, Strategy], bridges: dict, out: Path, batch_size: int = 8) -> dict:
-    """{split: {strategy: scores}}; writes report.json and report.md under `out`."""
+    """{split: {strategy: scores}}; writes report.json, report.md and every answer (predictions.jsonl) under
+    `out`; each bridge's scores carry a paired comparison with every other strategy (`vs`)."""
     from ragadapt.bridges.bgm import BridgeStats
 
     report: dict[str, dict] = {}
+    predictions = []
     for split, (examples, hits) in splits.items():
-        report[split] = {}
+        report[split], rows = {}, {}
         for name, select in selectors.items():
             if name in bridges:
                 bridges[name].stats = BridgeStats()
             chosen = select([e.question for e in examples], hits)
-            report[split][name] = answer_scores(generator, prompt, examples, chosen, batch_size)
+            rows[name] = answer_rows(generator, prompt, examples, chosen, batch_size)
+            report[split][name] = summarize(rows[name])
             report[split][name]["not_top1_first"] = not_top1_first(hits, chosen)
             if name in bridges:
                 report[split][name]["fallbacks"] = bridges[name].stats.fallbacks
+                report[split][name]["vs"] = {other: paired(rows[name], rows[other]) for other in rows if other != name}
+            predictions += [{"split": split, "strategy": name, **r} for r in rows[name]]
             log.info("%s / %s: %s", split, name, report[split][name])
     atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+    atomic_write_text(out / "predictions.jsonl", "".join(json.dumps(r) + "\n" for r in predictions))
     table = markdown(report)
     atomic_write_text(out / "report.md", table + "\n")
     print(table)
@@ -97,4 +120,10 @@ def markdown(report: dict) -> str:
     for split, rows in report.items():
         lines += [f"| {split} | {name} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | "
                   f"{100 * r['f1']:.1f} | {r['passages']:.2f} | {100 * r.get('not_top1_first', 0.0):.1f}% |" for name, r in rows.items()]
+    lines += ["", "Paired, answer contains: questions right only with the bridge / only with the other strategy "
+              "(two-sided sign-test p).", "", "| split | bridge | vs | right only with the bridge | "
+              "right only with the other | p |", "|---|---|---|---|---|---|"]
+    for split, rows in report.items():
+        lines += [f"| {split} | {name} | {other} | {c['only_a']} | {c['only_b']} | {c['p']:.2f} |"
+                  for name, r in rows.items() for other, c in r.get("vs", {}).items()]
     return "\n".join(lines)

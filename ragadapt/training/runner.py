@@ -115,6 +115,24 @@ def resume_point(resume: str, output_dir: Path) -> str | None:
     return resume
 
 
+def _reached_max_steps(trainer, checkpoint: str) -> bool:
+    """A checkpoint already at `max_steps` is loaded instead of resumed: transformers would train one more
+    step past it (its step-count check runs only after a step), so rerunning a finished run changed it."""
+    from transformers import TrainerState
+
+    state_file = Path(checkpoint) / "trainer_state.json"
+    max_steps = trainer.args.max_steps
+    if not (max_steps and max_steps > 0 and state_file.exists()):
+        return False
+    state = TrainerState.load_from_json(str(state_file))
+    if state.global_step < max_steps:
+        return False
+    trainer._load_from_checkpoint(checkpoint)  # the weights (full or adapters) as the checkpoint has them
+    trainer.state = state
+    log.info("%s is already at max_steps=%d: loaded, not trained further", checkpoint, max_steps)
+    return True
+
+
 def run(trainer, cfg: TrainConfig, output_dir: Path, metrics_path: Path, stage: str | None = None,
         schedule: ScheduleConfig | None = None) -> int:
     """Train with metrics, the LR schedule and the NaN guard; returns the global step reached."""
@@ -127,7 +145,10 @@ def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, st
     guard = NanGuard()
     trainer.add_callback(JsonlMetrics(metrics_path, stage))
     trainer.add_callback(guard)
-    trainer.train(resume_from_checkpoint=resume_point(resume, output_dir))
+    checkpoint = resume_point(resume, output_dir)
+    if checkpoint and _reached_max_steps(trainer, checkpoint):
+        return int(trainer.state.global_step)
+    trainer.train(resume_from_checkpoint=checkpoint)
     if guard.bad_step is not None:
         from transformers.trainer_utils import get_last_checkpoint
 

@@ -24,6 +24,16 @@ def test_parse_selection_examples():
     assert parse_selection("Blackpool\nGermany\n[2]", LABELS) == [1]  # no partial words; a bare number counts
     assert parse_selection("none", LABELS) == [] and parse_selection("None of them", LABELS) == []
     assert parse_selection("the second one", LABELS) is None  # unparseable -> caller falls back
+    assert parse_selection("France\nGermany", LABELS) == [2]  # lines that match nothing are skipped
+
+
+def test_parse_selection_near_misses():
+    labels = ["Triton (moon)", "Neptune", "Tibetans", "Soyuz (spacecraft)", "Soyuz (rocket)", "Mercury"]
+    assert parse_selection("Triton", labels) == [0]  # the title without its qualifier
+    assert parse_selection("Tibetan", labels) == [2] and parse_selection("M measles", ["Measles", "Pain"]) == [0]
+    assert parse_selection("Soyuz", labels) is None  # two labels qualify it: ambiguous, not guessed
+    assert parse_selection("Neptun\nMercury", labels) == [1, 5]
+    assert parse_selection("Wolle II", ["Wilhelm II", "Wilhelm I"]) is None  # too far from any label
     assert format_selection([2, 0], LABELS) == "France\nParis" and format_selection([], LABELS) == "none"
     assert parse_selection(format_selection([4, 1, 3], LABELS), LABELS) == [4, 1, 3]
 

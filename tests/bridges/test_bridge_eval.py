@@ -54,6 +54,19 @@ def test_compare_rows_on_the_same_candidates(tmp_path):
     assert rows["top-1"]["not_top1_first"] == 0.0 and rows["reranker (top-1)"]["not_top1_first"] == 1.0
     assert rows["bridge"]["not_top1_first"] == 0.5  # overrode the retriever on q1 only
     assert "| held-out | bridge | 2 | 100.0 |" in (tmp_path / "report.md").read_text()
+    assert rows["bridge"]["vs"]["top-1"] == {"only_a": 1, "only_b": 0, "p": 1.0}  # q1 right only with the bridge
+    assert "| held-out | bridge | top-1 | 1 | 0 | 1.00 |" in (tmp_path / "report.md").read_text()
+    lines = (tmp_path / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 8 and '"strategy": "bridge"' in lines[-1] and '"passages": ["Oslo"]' in lines[-1]
+
+
+def test_paired_sign_test():
+    from ragadapt.training.bridge_eval import paired
+
+    right, wrong = {"contains": 1.0}, {"contains": 0.0}
+    assert paired([right] * 3, [wrong] * 3) == {"only_a": 3, "only_b": 0, "p": 0.25}  # 2 * (1/2)^3
+    assert paired([right, wrong], [wrong, right])["p"] == 1.0 and paired([], [])["p"] == 1.0
+    assert paired([right] * 10, [wrong] * 10)["p"] < 0.01
 
 
 def test_missing_reranker_is_skipped(tmp_path, caplog):

@@ -78,6 +78,11 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, tiny_generator_dir,
     assert result.global_step == 18
     steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert 14 in steps and steps.count(2) == 1  # the second run went on from step 12, not from 0
+    before = params(result.final_dir)
+    again = train_lm(cfg, "sft")  # rerunning a finished run: loaded from checkpoint-18, not one step further
+    assert again.global_step == 18 and not (tmp_path / "run" / "checkpoint-19").exists()
+    after = params(again.final_dir)
+    assert all(torch.equal(before[k], after[k]) for k in before)
 
 
 def test_lora_trains_adapters_only_and_merges(tmp_path, tiny_generator_dir, chat_data):
