@@ -81,9 +81,32 @@ def balanced(silver, first_share: float | None, seed: int) -> list[int]:
     return order
 
 
+def memoized(score):
+    """The frozen generator scores a selection the same every time (greedy answers, no dropout), and the
+    completions of one GRPO group mostly select the same passages: each (question, answer, passages) is
+    scored once."""
+    memo: dict[tuple, float] = {}
+
+    def lookup(items):
+        keys = [(q, a, tuple(p.id for p in ps)) for q, a, ps in items]
+        todo = {k: item for k, item in zip(keys, items) if k not in memo}
+        memo.update(zip(todo, score(list(todo.values()))))
+        return [memo[k] for k in keys]
+
+    return lookup
+
+
+def hopeless(silver, cfg: BridgeConfig) -> set[str]:
+    """Questions on which no selection the silver search tried earned any reward (answer-metric targets, when
+    RL uses the same one): every completion would score alike, so GRPO gets no signal from them."""
+    if not cfg.rl_skip_hopeless or cfg.rl_reward != cfg.silver_target or cfg.rl_reward == "loglik":
+        return set()
+    return {s.id for s in silver if max(s.score, s.empty_score) <= 0}
+
+
 def downstream_rewards(generator, cfg: BridgeConfig):
     """GRPO reward functions over the dataset's `question`, `answer`, `candidates` columns."""
-    score = downstream_scorer(cfg.rl_reward, cfg, generator, reduction="mean")
+    score = memoized(downstream_scorer(cfg.rl_reward, cfg, generator, reduction="mean"))
 
     def selections(completions, candidates):
         out = []
@@ -157,9 +180,13 @@ def train_bridge(cfg: BridgeConfig):
     stages = {"bridge (SFT)": str(sft.final_dir)}
     step = sft.global_step
     if cfg.rl:
+        skip = hopeless(silver, cfg)
+        pool = [(e, hs) for e, hs in zip(train, train_hits) if e.id not in skip]
+        log.info("RL prompts: %d of %d questions (%d left out: no candidate earns any reward)",
+                 min(len(pool), cfg.rl_max_train), len(train), len(skip))
         rl_rows = [{"prompt": bridge_messages(e.question, hs, count, cfg.k, cfg.passage_tokens), "question": e.question,
                     "answer": e.answers[0], "candidates": [h.passage.to_dict() for h in hs]}
-                   for e, hs in list(zip(train, train_hits))[: cfg.rl_max_train]]
+                   for e, hs in pool[: cfg.rl_max_train]]
         rl_data = _write_jsonl(out / "data" / "rl.jsonl", rl_rows)
         funcs, weights = downstream_rewards(generator, cfg)
         rl = train_rl(RLConfig(model=str(sft.final_dir), output_dir=str(out / "rl"), data=[Source(path=str(rl_data))],

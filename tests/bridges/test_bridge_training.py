@@ -112,3 +112,34 @@ def test_rl_reward_can_be_the_generators_answer_metric():
     assert length(None, completions, **columns) == [-2.0, -1.0, 0.0]
     with pytest.raises(DataFormatError, match="rl_reward"):
         BridgeConfig(rl_reward="bleu")
+
+
+def test_reward_memo_scores_each_selection_once():
+    from ragadapt.training.bridge import memoized
+    from ragadapt.types import Passage
+
+    calls = []
+
+    def score(items):
+        calls.append(len(items))
+        return [float(len(ps)) for _, _, ps in items]
+
+    a, b = Passage("a#0", "x", "a"), Passage("b#0", "y", "b")
+    cached = memoized(score)
+    assert cached([("q", "A", [a]), ("q", "A", [a]), ("q", "A", [a, b])]) == [1.0, 1.0, 2.0]
+    assert cached([("q", "A", [a, b]), ("q2", "A", [a])]) == [2.0, 1.0]
+    assert calls == [2, 1]  # the repeated selection and the second call's known one were not rescored
+
+
+def test_rl_leaves_out_questions_no_selection_rewards():
+    from ragadapt.bridges.silver import SilverResult
+    from ragadapt.training import BridgeConfig
+    from ragadapt.training.bridge import hopeless
+
+    silver = [SilverResult("right", "q", "a", ["p0"], ["p0"], 1.0, 0.0),
+              SilverResult("none helps, none needed", "q", "a", ["p0"], [], 1.0, 1.0),
+              SilverResult("hopeless", "q", "a", ["p0"], ["p0"], 0.0, 0.0)]
+    same = BridgeConfig(silver_target="contains", rl_reward="contains")
+    assert hopeless(silver, same) == {"hopeless"}
+    assert hopeless(silver, BridgeConfig(silver_target="contains", rl_reward="f1")) == set()  # another reward
+    assert hopeless(silver, BridgeConfig(silver_target="contains", rl_reward="contains", rl_skip_hopeless=False)) == set()

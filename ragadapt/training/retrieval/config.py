@@ -130,6 +130,9 @@ class BridgeConfig(RetrieverDataConfig):
     rl_max_train: int = _help("questions used by the RL stage", 200)
     rl_reward: str = _help("RL: the downstream score of the bridge's selection: loglik (mean log P(answer | "
                            "passages)), or contains, em or f1 of the generator's greedy answer", "loglik")
+    rl_skip_hopeless: bool = _help("RL: leave out questions on which no selection the silver search tried earned "
+                                   "any reward (answer-metric rl_reward equal to silver_target): all completions "
+                                   "would score alike, so GRPO learns nothing from them", True)
     length_penalty: float = _help("RL: reward minus this per passage passed (prefer fewer when they do not help)",
                                   0.05)
     format_weight: float = _help("RL: weight of the format reward (1 when the reply parses)", 0.2)
