@@ -19,6 +19,16 @@ def cumulative_steps(rows: list[dict]) -> tuple[list[int], list[int]]:
     return steps, boundaries
 
 
+def running_mean(values: list[float], window: int) -> list[float]:
+    """Mean of the last `window` values at each point (fewer at the start): RL rewards come from a few prompts
+    a step, so the raw curve is mostly which prompts were drawn; the running mean shows the trend."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def plot_metrics(metrics: str | Path, out: str | Path, keys: tuple[str, ...] = ("loss", "reward")) -> Path | None:
     """Plot each of `keys` present in the log against the step; returns the PNG path (None if nothing)."""
     import matplotlib
@@ -34,7 +44,12 @@ def plot_metrics(metrics: str | Path, out: str | Path, keys: tuple[str, ...] = (
         return None
     fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 3.5), squeeze=False)
     for ax, (key, points) in zip(axes[0], series.items()):
-        ax.plot([s for s, _ in points], [v for _, v in points], marker="." if len(points) < 50 else None)
+        xs, ys = [s for s, _ in points], [v for _, v in points]
+        ax.plot(xs, ys, marker="." if len(points) < 50 else None, alpha=0.5 if len(points) >= 20 else 1.0)
+        if len(points) >= 20:
+            window = max(5, len(points) // 10)
+            ax.plot(xs, running_mean(ys, window), linewidth=2, label=f"running mean of {window}")
+            ax.legend(loc="best", fontsize=8)
         for x in boundaries:
             ax.axvline(x, color="grey", linestyle=":", linewidth=1)
         ax.set_xlabel("step" + (" (stages / rounds separated by dotted lines)" if boundaries else ""))
