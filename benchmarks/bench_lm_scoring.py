@@ -58,7 +58,7 @@ def main() -> None:
     results = {"pairs": len(triples) * args.k}
     reference = None
     for dtype in dict.fromkeys([torch.float32, scoring_dtype("cpu")]):
-        gen = TransformersGenerator.load("smollm2-135m-instruct", device="cpu", dtype=dtype)
+        gen = TransformersGenerator.from_pretrained("smollm2-135m-instruct", device="cpu", dtype=dtype)
         prompts = [prompt.messages(t.question, [h], gen.count_tokens) for t, hs in zip(triples, hits) for h in hs]
         targets = [t.answer for t, hs in zip(triples, hits) for _ in hs]
         name = str(dtype).replace("torch.", "")

@@ -144,7 +144,7 @@ class BGMBridge:
         self.stats = BridgeStats()
 
     @classmethod
-    def load(cls, name: str = "smollm2-135m-instruct", device: str | None = None, **settings) -> BGMBridge:
+    def from_pretrained(cls, name: str = "smollm2-135m-instruct", device: str | None = None, **settings) -> BGMBridge:
         """A causal LM by name/dir, or a seq2seq model when its config is encoder-decoder."""
         from transformers import AutoConfig
 
@@ -154,10 +154,10 @@ class BGMBridge:
         if getattr(AutoConfig.from_pretrained(path), "is_encoder_decoder", False):
             from ragadapt.generation.seq2seq import Seq2SeqGenerator
 
-            return cls(Seq2SeqGenerator.load(path, device=device), **settings)
+            return cls(Seq2SeqGenerator.from_pretrained(path, device=device), **settings)
         from ragadapt.generation import TransformersGenerator
 
-        return cls(TransformersGenerator.load(path, device=device), **settings)
+        return cls(TransformersGenerator.from_pretrained(path, device=device), **settings)
 
     @property
     def module(self):
@@ -184,9 +184,6 @@ class BGMBridge:
             out.append([Hit(h.passage, h.score, rank) for rank, h in enumerate(chosen)])
         return out
 
-    def select(self, question: str, hits: Sequence[Hit]) -> list[Hit]:
-        return self.select_batch([question], [hits])[0]
-
     def settings(self) -> dict:
         return {"max_candidates": self.max_candidates, "passage_tokens": self.passage_tokens,
                 "max_new_tokens": self.max_new_tokens, "fallback_k": self.fallback_k, "batch_size": self.batch_size}
@@ -195,8 +192,10 @@ class BGMBridge:
         with atomic_dir(directory) as tmp:
             self.generator.save(tmp / MODEL_SUBDIR)
             write_manifest(tmp, KIND, name=getattr(self.generator, "name", ""), settings=self.settings())
+        return Path(directory)
 
     @classmethod
-    def load_dir(cls, directory: str | Path, device: str | None = None) -> BGMBridge:
+    def load(cls, directory: str | Path, device: str | None = None) -> BGMBridge:
+        """A bridge saved by `save` (checked against its manifest)."""
         m = read_manifest(directory, KIND)
-        return cls.load(str(Path(directory) / MODEL_SUBDIR), device=device, **m["settings"])
+        return cls.from_pretrained(str(Path(directory) / MODEL_SUBDIR), device=device, **m["settings"])

@@ -24,7 +24,7 @@ class CrossEncoderReranker:
         self.model, self.name, self.batch_size, self.max_length = model, name, batch_size, max_length
 
     @classmethod
-    def load(cls, name: str, device: str | None = None, max_length: int = 256, num_labels: int = 1,
+    def from_pretrained(cls, name: str, device: str | None = None, max_length: int = 256, num_labels: int = 1,
              trust_remote_code: bool = False) -> CrossEncoderReranker:
         from sentence_transformers import CrossEncoder
 
@@ -62,10 +62,12 @@ class CrossEncoderReranker:
         with atomic_dir(directory) as tmp:
             self.model.save(str(tmp / MODEL_SUBDIR))
             write_manifest(tmp, self.kind, name=self.name, max_length=self.max_length)
+        return Path(directory)
 
     @classmethod
-    def load_dir(cls, directory: str | Path, device: str | None = None) -> CrossEncoderReranker:
+    def load(cls, directory: str | Path, device: str | None = None) -> CrossEncoderReranker:
+        """A reranker saved by `save` (checked against its manifest)."""
         m = read_manifest(directory, cls.kind)
-        r = cls.load(str(Path(directory) / MODEL_SUBDIR), device=device, max_length=m.get("max_length", 256))
+        r = cls.from_pretrained(str(Path(directory) / MODEL_SUBDIR), device=device, max_length=m.get("max_length", 256))
         r.name = m["name"]
         return r

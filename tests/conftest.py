@@ -108,7 +108,7 @@ def tiny_embedder(tiny_embedder_dir):
 def tiny_generator(tiny_generator_dir):
     from ragadapt.generation import TransformersGenerator
 
-    return TransformersGenerator.load(str(tiny_generator_dir), device="cpu")
+    return TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from ragadapt.cli.main import main
 def built(tmp_path, jsonl_corpus, tiny_embedder_dir, tiny_generator_dir):
     out = tmp_path / "sys"
     rc = main(["-q", "build", "--corpus", str(jsonl_corpus), "--out", str(out), "--embedder", str(tiny_embedder_dir),
-               "--generator", str(tiny_generator_dir), "--chunk-tokens", "60", "--bm25", "--limit", "10",
+               "--generator", str(tiny_generator_dir), "--chunk-tokens", "60", "--bm25", "--limit", "10", "-k", "3",
                "--device", "cpu"])
     assert rc == 0
     return out
@@ -30,7 +30,8 @@ def test_help_is_fast_and_explains():
 
 def test_build_ask_eval(built, tmp_path, capsys):
     manifest = json.loads((built / "manifest.json").read_text())
-    assert manifest["components"]["retriever"] == {"dir": "retriever"}
+    assert manifest["components"]["retriever"]["dir"] == "retriever"
+    assert manifest["components"]["retriever"]["kind"] == "hybrid"
     capsys.readouterr()
     assert main(["-q", "ask", str(built), "what is a for loop?", "--json", "--max-new-tokens", "4"]) == 0
     answer = json.loads(capsys.readouterr().out.strip())
@@ -53,12 +54,42 @@ def test_ask_interactive_reads_stdin(built, monkeypatch, capsys):
     assert capsys.readouterr().out.count("Q: what is a class?") == 1
 
 
-def test_eval_retrieval_only(built, tmp_path, capsys):
+def test_eval_retrieval_only(built, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     qa = tmp_path / "qa.jsonl"
-    qa.write_text(json.dumps({"question": "assert", "answer": "assert"}) + "\n")
+    qa.write_text(json.dumps({"question": "assert", "answer": "assert"}) + "\n" +
+                  json.dumps({"question": "classes", "answer": "class", "gold_doc_ids": ["class"]}) + "\n")
     assert main(["-q", "eval", str(built), "--data", str(qa), "--retrieval-only"]) == 0
-    report = json.loads((built / "eval" / "report.json").read_text())
-    assert "em" not in report and report["relevance"] == "answer containment"
+    assert not (built / "eval").exists()  # results live outside the system, which a rebuild replaces
+    (out,) = (tmp_path / "runs" / "eval").iterdir()
+    report = json.loads((out / "report.json").read_text())
+    assert "em" not in report and report["relevance"] == "1 by gold ids, 1 by answer containment"
+    assert report["provenance"]["inputs"]["data"]["sha256"] and report["provenance"]["settings"]["k"] == 3
+    assert main(["-q", "eval", str(built), "--data", str(qa), "--retrieval-only", "--out", str(out)]) == 2
+    assert "already holds results" in capsys.readouterr().err and (out / "report.json").exists()
+    assert main(["-q", "eval", str(built), "--data", str(qa), "--retrieval-only", "--out", str(out),
+                 "--overwrite"]) == 0
+
+
+def test_try_another_generator_and_show_the_system(built, tmp_path, tiny_generator_dir, capsys):
+    import torch
+
+    from ragadapt.generation import TransformersGenerator
+
+    other = TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu")
+    with torch.no_grad():
+        next(other.model.parameters()).add_(1.0)
+    other.save(tmp_path / "other")
+    capsys.readouterr()
+    assert main(["-q", "ask", str(built), "what is a class?", "--json", "--max-new-tokens", "3",
+                 "--generator", str(tmp_path / "other")]) == 0
+    assert json.loads(capsys.readouterr().out)["question"] == "what is a class?"
+    assert main(["system", "show", str(built), "--verify"]) == 0
+    shown = capsys.readouterr().out
+    assert "retriever" in shown and "generator" in shown and "files match their checksums" in shown
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("ragadapt ")
 
 
 def test_errors_are_one_clean_line(tmp_path, capsys, tiny_embedder_dir):

@@ -47,7 +47,7 @@ def test_overlong_prompts_do_not_crash(tiny_generator):
 
 
 def test_chat_template_fallback_warns_once(tiny_generator_dir, caplog):
-    g = TransformersGenerator.load(str(tiny_generator_dir), device="cpu")
+    g = TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu")
     g.tokenizer.chat_template = None
     with caplog.at_level(logging.WARNING):
         text = g.render(MSG)

@@ -38,4 +38,4 @@ def test_unloadable_hub_id_explains(tiny_generator_dir):
     from ragadapt.generation import TransformersGenerator
 
     with pytest.raises(UnknownModelError, match="could not load 'nobody/nothing-here'.*offline"):
-        TransformersGenerator.load("nobody/nothing-here", device="cpu")
+        TransformersGenerator.from_pretrained("nobody/nothing-here", device="cpu")

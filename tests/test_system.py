@@ -23,7 +23,7 @@ def test_save_load_roundtrip_reproduces_answers(tmp_path, system):
     q = ["what is an assert statement?"]
     before = system.answer(q)[0]
     system.save(tmp_path / "sys")
-    assert not (tmp_path / "sys" / "generator").exists()  # referenced by name, not copied
+    assert (tmp_path / "sys" / "generator" / "manifest.json").exists()  # a local model directory travels inside
     loaded = RAGSystem.load(tmp_path / "sys", device="cpu")
     after = loaded.answer(q)[0]
     assert after.text == before.text
@@ -67,8 +67,8 @@ class ReverseBridge:
 
     kind = "reverse"
 
-    def select(self, query, hits):
-        return list(reversed(hits))[:2]
+    def select_batch(self, queries, hits):
+        return [list(reversed(h))[:2] for h in hits]
 
 
 def test_pipeline_uses_the_bridge_order(system):
@@ -105,3 +105,83 @@ def test_build_with_bm25_is_hybrid(tmp_path, corpus_docs, tiny_embedder_dir):
 
 def test_overlong_question_does_not_crash(system):
     assert isinstance(system.answer(["why " * 3000])[0].text, str)
+
+
+def _checksums(directory):
+    import json
+
+    parts = json.loads((directory / "manifest.json").read_text())["components"]
+    return {name: part.get("checksum") for name, part in parts.items()}
+
+
+def test_bundled_generator_is_kept_by_name(tmp_path, system):
+    import json
+
+    system.generator_ref = "smollm2-135m-instruct"
+    system.save(tmp_path / "sys")
+    parts = json.loads((tmp_path / "sys" / "manifest.json").read_text())["components"]
+    assert parts["generator"] == {"ref": "smollm2-135m-instruct"} and not (tmp_path / "sys" / "generator").exists()
+
+
+def test_carried_components_keep_their_checksums_and_a_moved_system_loads(tmp_path, system):
+    import shutil
+
+    from ragadapt.system import describe
+
+    system.save(tmp_path / "a")
+    loaded = RAGSystem.load(tmp_path / "a", device="cpu")
+    with torch.no_grad():
+        next(loaded.generator.model.parameters()).add_(0.5)
+    loaded.replace("generator", loaded.generator, provenance={"method": "test", "run": "runs/x"})
+    loaded.save(tmp_path / "b")
+    before, after = _checksums(tmp_path / "a"), _checksums(tmp_path / "b")
+    assert before["retriever"] == after["retriever"] and before["generator"] != after["generator"]
+    assert "from method test" in describe(tmp_path / "b")
+    shutil.move(str(tmp_path / "b"), str(tmp_path / "moved"))  # no absolute paths inside
+    moved = RAGSystem.load(tmp_path / "moved", device="cpu")
+    torch.testing.assert_close(next(moved.generator.model.parameters()), next(loaded.generator.model.parameters()))
+    assert moved.provenance["generator"]["method"] == "test"
+
+
+def test_flipped_bytes_and_foreign_component_dirs_are_refused(tmp_path, system):
+    import json
+
+    from ragadapt.errors import ManifestError
+
+    system.save(tmp_path / "sys")
+    weights = tmp_path / "sys" / "generator" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match="checksum differs"):
+        RAGSystem.load(tmp_path / "sys", device="cpu")
+    system.save(tmp_path / "ok")
+    manifest = tmp_path / "ok" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["components"]["retriever"]["dir"] = "../sys/retriever"
+    manifest.write_text(json.dumps(m))
+    with pytest.raises(ManifestError, match="points outside the system"):
+        RAGSystem.load(tmp_path / "ok", generator=False)
+    for bad in (-5, "three", 0, True):
+        m["components"]["retriever"]["dir"] = "retriever"
+        m["config"]["k"] = bad
+        manifest.write_text(json.dumps(m))
+        with pytest.raises(ManifestError, match="config.k"):
+            RAGSystem.load(tmp_path / "ok", generator=False)
+
+
+def test_answer_refuses_a_bad_k(system):
+    with pytest.raises(ValueError, match="k must be"):
+        system.answer(["x"], k=-1)
+
+
+def test_a_save_killed_between_its_renames_is_recovered_on_load(tmp_path, system):
+    import os
+
+    system.save(tmp_path / "sys")
+    os.replace(tmp_path / "sys", tmp_path / ".sys.old-999999-deadbeef")  # the state after the first rename
+    (tmp_path / ".sys.tmp-999999-cafecafe").mkdir()  # a dead writer's half-written directory
+    loaded = RAGSystem.load(tmp_path / "sys", generator=False)
+    assert loaded.retrieve(["loops"], 2)[0] and (tmp_path / "sys").is_dir()
+    system.save(tmp_path / "sys")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sys"]  # leftovers cleaned by the next save

@@ -47,7 +47,7 @@ def run(args) -> int:
     if args.policy:
         from ragadapt.generation import TransformersGenerator
 
-        system.generator = TransformersGenerator.load(args.policy, device=args.device)
+        system.generator = TransformersGenerator.from_pretrained(args.policy, device=args.device)
     agent = make_agent(system, args.workflow, **settings(args))
     if args.eval:
         from ragadapt.agents.evaluation import evaluate_agent

@@ -6,7 +6,7 @@ HELP = "answer questions with a saved system"
 
 
 def add_parser(sub) -> None:
-    from ragadapt.cli.common import add_device
+    from ragadapt.cli.common import add_components, add_device
 
     p = sub.add_parser("ask", help=HELP, description=HELP + "; with no QUESTION, reads questions interactively.")
     p.add_argument("system", help="directory written by `ragadapt build`")
@@ -15,6 +15,7 @@ def add_parser(sub) -> None:
     p.add_argument("--no-passages", action="store_true", help="print only the answers")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.add_argument("--max-new-tokens", type=int, default=None, help="answer length limit (default: as saved)")
+    add_components(p)
     add_device(p)
 
 
@@ -22,10 +23,9 @@ def run(args) -> int:
     import json
     import sys
 
-    from ragadapt.cli.common import print_answer
-    from ragadapt.system import RAGSystem
+    from ragadapt.cli.common import load_system, print_answer
 
-    system = RAGSystem.load(args.system, device=args.device)
+    system = load_system(args)
     if args.max_new_tokens:
         system.config.max_new_tokens = args.max_new_tokens
 

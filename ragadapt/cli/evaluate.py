@@ -6,7 +6,7 @@ HELP = "evaluate a saved system on QA data (EM, F1, contains, recall@k, MRR, nDC
 
 
 def add_parser(sub) -> None:
-    from ragadapt.cli.common import add_device
+    from ragadapt.cli.common import add_components, add_device
 
     p = sub.add_parser("eval", help=HELP, description=HELP + ". Writes predictions.jsonl and report.json. "
                        "With --faithfulness: per-category faithfulness of one or more generators on fixed "
@@ -16,7 +16,9 @@ def add_parser(sub) -> None:
     p.add_argument("--data", default=None,
                    help="JSONL of {question, answers|answer, gold_ids?, gold_doc_ids?}; default: the bundled "
                         "Wikipedia dev questions (for systems built on `wiki`)")
-    p.add_argument("--out", default=None, help="report directory (default: SYSTEM/eval)")
+    p.add_argument("--out", default=None, help="report directory (default: runs/eval/SYSTEM_NAME-TIME; never inside "
+                                               "the system, which a rebuild would replace)")
+    p.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
     p.add_argument("--ks", type=int, nargs="+", default=[1, 5, 10], help="cut-offs for recall@k (default: 1 5 10)")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N examples only")
     p.add_argument("--retrieval-only", action="store_true", help="skip generation; retrieval metrics only")
@@ -25,12 +27,19 @@ def add_parser(sub) -> None:
     f.add_argument("--faithfulness", action="store_true",
                    help="evaluate context faithfulness; --data is a contexts JSONL such as "
                         "OUTPUT_DIR/data/test.jsonl of `ragadapt train generator-contextual`")
-    f.add_argument("--generator", action="append", default=None, metavar="NAME",
-                   help="generator(s) to compare (alias, directory or hub id; repeatable; default: the system's)")
     f.add_argument("--judge", default=None, help="a generator used as LLM judge of support by the context")
     f.add_argument("--general-texts", type=int, default=40,
                    help="held-out general texts for the forgetting check (0 to skip; default: 40)")
+    add_components(p)
     add_device(p)
+
+
+def default_out(system: str | None, kind: str = "eval"):
+    import time
+    from pathlib import Path
+
+    name = Path(system).resolve().name if system else kind
+    return Path("runs") / "eval" / f"{name}-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def run_faithfulness(args) -> int:
@@ -44,27 +53,35 @@ def run_faithfulness(args) -> int:
 
     if not args.data:
         raise DataFormatError("--faithfulness needs --data: a contexts JSONL (e.g. runs/contextual/data/test.jsonl)")
+    from ragadapt.atomic import atomic_write_text
+    from ragadapt.cli.common import prepare_out
+    from ragadapt.provenance import run_info
+
     names = args.generator
     if not names:
         if not args.system:
             raise DataFormatError("give a system directory or --generator")
-        from ragadapt.manifest import read_manifest
+        from ragadapt.training.compose import generator_source
 
-        part = read_manifest(args.system, "rag-system", verify_hashes=False)["components"].get("generator", {})
-        names = [str(Path(args.system) / part["dir"]) if "dir" in part else part.get("ref")]
+        names = [generator_source(args.system)]
     examples = load_test(Path(args.data))[: args.limit]
+    out = prepare_out(args.out or default_out(args.system, "faithfulness"), args.overwrite)
     judge = load_generator(args.judge, device=args.device) if args.judge else None
     texts = general_texts(args.general_texts) if args.general_texts else []
-    summaries = {}
+    summaries, predictions = {}, []
     for name in names:
-        summaries[name], _ = evaluate_faithfulness(load_generator(name, device=args.device), examples,
-                                                   judge_generator=judge, general_texts=texts)
-    out = Path(args.out or "runs/faithfulness")
+        summaries[name], rows = evaluate_faithfulness(load_generator(name, device=args.device), examples,
+                                                      judge_generator=judge, general_texts=texts)
+        predictions += [{"generator": name, **r} for r in rows]
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(summaries, indent=2))
+    provenance = run_info({"data": args.data, "system": args.system}, generators=names, judge=args.judge,
+                          limit=args.limit)
+    atomic_write_text(out / "predictions.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predictions))
+    atomic_write_text(out / "report.json", json.dumps({"summaries": summaries, "provenance": provenance}, indent=2))
     table = markdown_table(summaries)
-    (out / "report.md").write_text(table + "\n")
+    atomic_write_text(out / "report.md", table + "\n")
     print(table)
+    print(f"per-example results: {out / 'predictions.jsonl'}")
     return 0
 
 
@@ -78,15 +95,20 @@ def run(args) -> int:
     import json
     from pathlib import Path
 
+    from ragadapt.cli.common import load_system, prepare_out
     from ragadapt.corpora.wiki_qa import default_qa_path
     from ragadapt.eval import evaluate, load_qa_jsonl
-    from ragadapt.system import RAGSystem
+    from ragadapt.provenance import run_info
 
-    examples = load_qa_jsonl(args.data or default_qa_path())[: args.limit]
-    system = RAGSystem.load(args.system, generator=not args.retrieval_only, device=args.device)
-    out = Path(args.out) if args.out else Path(args.system) / "eval"
+    data = args.data or default_qa_path()
+    examples = load_qa_jsonl(data)[: args.limit]
+    out = prepare_out(args.out or default_out(args.system), args.overwrite)
+    system = load_system(args, generator=not args.retrieval_only)
+    provenance = run_info({"system": args.system, "data": data}, k=system.config.k, fetch_k=system.config.fetch_k,
+                          generator=None if args.retrieval_only else system.generator_ref or "stored in the system",
+                          retriever=args.retriever, bridge=args.bridge, limit=args.limit, ks=args.ks)
     summary = evaluate(system, examples, ks=args.ks, out_dir=out, retrieval_only=args.retrieval_only,
-                       batch_size=args.batch_size)
+                       batch_size=args.batch_size, provenance=provenance)
     print(json.dumps(summary, indent=2))
     print(f"per-example results: {out / 'predictions.jsonl'}")
     return 0

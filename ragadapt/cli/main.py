@@ -7,9 +7,10 @@ import logging
 import os
 import sys
 
-from ragadapt.cli import agent, ask, build, demo, evaluate, train
+from ragadapt.cli import agent, ask, build, demo, evaluate, system, train
 
-COMMANDS = {"demo": demo, "build": build, "ask": ask, "agent": agent, "eval": evaluate, "train": train}
+COMMANDS = {"demo": demo, "build": build, "ask": ask, "agent": agent, "eval": evaluate, "train": train,
+            "system": system}
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,9 @@ def make_parser() -> argparse.ArgumentParser:
         description="Build a retrieval-augmented system from a corpus, ask it questions, evaluate it.",
         epilog="Run `ragadapt COMMAND --help` for the options of a command.",
     )
+    from ragadapt import __version__
+
+    parser.add_argument("--version", action="version", version=f"ragadapt {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

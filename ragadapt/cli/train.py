@@ -40,6 +40,5 @@ def run(args) -> int:
         return 0
     _, train = training.methods()[args.method]
     result = train(cfg)
-    print(f"{args.method}: {result.global_step} steps; final model: {result.final_dir}"
-          + (f"; loss curve: {result.plot}" if result.plot else ""))
+    print(result.summary(args.method))
     return 0

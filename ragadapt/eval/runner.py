@@ -39,8 +39,10 @@ def _mean(rows: list[dict], key: str) -> float:
 
 
 def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 10), out_dir: str | Path | None = None,
-             retrieval_only: bool = False, batch_size: int | None = None, show_progress: bool = True) -> dict:
-    """Run the system on `examples`; return the summary (also written to out_dir/report.json)."""
+             retrieval_only: bool = False, batch_size: int | None = None, show_progress: bool = True,
+             provenance: dict | None = None) -> dict:
+    """Run the system on `examples`; return the summary (also written to out_dir/report.json, with
+    `provenance` when given: see ragadapt.provenance.run_info)."""
     from tqdm.auto import tqdm
 
     ks = sorted(set(ks))
@@ -56,6 +58,7 @@ def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 1
         for j, (ex, hs) in enumerate(zip(batch, hits)):
             flags, n_rel = relevance(ex, hs)
             row = {"id": ex.id, "question": ex.question, "answers": ex.answers,
+                   "relevance": "answer containment" if n_rel is None else "gold ids",
                    "retrieved": [h.passage.id for h in hs[: max(ks)]],
                    "relevant_ranks": [r + 1 for r, f in enumerate(flags) if f]}
             row.update({f"recall@{k}": recall_at_k(flags, k, n_rel) for k in ks})
@@ -75,13 +78,15 @@ def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 1
             row["n_passages"] = len(row["passages_used"])
     metric_keys = ([] if retrieval_only else ["em", "f1", "contains", "n_passages"]) + [f"recall@{k}" for k in ks] + \
         ["mrr", f"ndcg@{max(ks)}"]
-    gold = any(e.gold_ids or e.gold_doc_ids for e in examples)
+    modes = {mode: sum(r["relevance"] == mode for r in rows) for mode in ("gold ids", "answer containment")}
     summary = {"n": len(rows), **{key: _mean(rows, key) for key in metric_keys},
-               "relevance": "gold ids" if gold else "answer containment",
+               "relevance": ", ".join(f"{n} by {mode}" for mode, n in modes.items() if n) or "none",
+               "relevance_counts": modes,
                "seconds": round(elapsed, 2), "questions_per_s": round(len(rows) / elapsed, 3) if elapsed else None}
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "predictions.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        atomic_write_text(out / "report.json", json.dumps(summary, indent=2))
+        atomic_write_text(out / "report.json", json.dumps({**summary, **({"provenance": provenance} if provenance
+                                                                           else {})}, indent=2))
     return summary

@@ -12,7 +12,7 @@ def load_generator(name: str = "smollm2-135m-instruct", backend: str = "transfor
         return VLLMGenerator(name, **kwargs)
     if backend != "transformers":
         raise ValueError(f"unknown generation backend {backend!r}; choose 'transformers' or 'vllm'")
-    return TransformersGenerator.load(name, **kwargs)
+    return TransformersGenerator.from_pretrained(name, **kwargs)
 
 
 __all__ = ["Generator", "Messages", "Prompt", "TransformersGenerator", "load_generator"]

@@ -38,3 +38,18 @@ def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
     """`text` up to and including the earliest stop string in it."""
     ends = [text.find(s) + len(s) for s in stop or () if s and s in text]
     return text[: min(ends)] if ends else text
+
+
+def save_model_dir(model, tokenizer, directory, kind: str, **fields):
+    """The one writer of a generator directory: weights and tokenizer (transformers' safetensors format) and a
+    manifest of `kind`, atomically. Returns the directory."""
+    from pathlib import Path
+
+    from ragadapt.atomic import atomic_dir
+    from ragadapt.manifest import write_manifest
+
+    with atomic_dir(directory) as tmp:
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        write_manifest(tmp, kind, **fields)
+    return Path(directory)

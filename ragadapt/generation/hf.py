@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ragadapt.errors import UnknownModelError
-from ragadapt.generation.base import Prompt, cut_at_stop
+from ragadapt.generation.base import Prompt, cut_at_stop, save_model_dir
 from ragadapt.models import hub_load_hint, resolve_model
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ def plain_chat(messages: list[dict[str, str]]) -> str:
 class TransformersGenerator:
     """A causal LM from transformers. Batches are sorted by length to waste little compute on padding."""
 
+    kind = "causal-lm"
+
     def __init__(self, model, tokenizer, name: str = "", device: str | None = None):
         self.model, self.tokenizer, self.name = model, tokenizer, name or getattr(model, "name_or_path", "")
         self.device = str(device or next(model.parameters()).device)
@@ -32,7 +34,7 @@ class TransformersGenerator:
         self._warned_template = False
 
     @classmethod
-    def load(cls, name: str = "smollm2-135m-instruct", device: str | None = None, dtype=None,
+    def from_pretrained(cls, name: str = "smollm2-135m-instruct", device: str | None = None, dtype=None,
              trust_remote_code: bool = False) -> TransformersGenerator:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -168,6 +170,14 @@ class TransformersGenerator:
                 result[i] = token_lp.sum() if reduction == "sum" else token_lp.mean()
         return result
 
-    def save(self, directory: str | Path) -> None:
-        self.model.save_pretrained(str(directory))
-        self.tokenizer.save_pretrained(str(directory))
+    def save(self, directory: str | Path) -> Path:
+        return save_model_dir(self.model, self.tokenizer, directory, self.kind, name=self.name)
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str | None = None, dtype=None,
+             trust_remote_code: bool = False) -> TransformersGenerator:
+        """A generator saved by `save` or by a training run's final/ (checked against its manifest)."""
+        from ragadapt.manifest import read_manifest
+
+        read_manifest(directory, (cls.kind, "model"))
+        return cls.from_pretrained(str(directory), device=device, dtype=dtype, trust_remote_code=trust_remote_code)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ragadapt.generation.base import Prompt, cut_at_stop
+from ragadapt.generation.base import Prompt, cut_at_stop, save_model_dir
 
 
 def flatten(prompt: Prompt) -> str:
@@ -17,13 +17,15 @@ def flatten(prompt: Prompt) -> str:
 
 
 class Seq2SeqGenerator:
+    kind = "seq2seq-lm"
+
     def __init__(self, model, tokenizer, name: str = "", device: str | None = None, max_source_tokens: int = 512):
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.device = str(device or next(model.parameters()).device)
         self.max_source_tokens = max_source_tokens
 
     @classmethod
-    def load(cls, name: str, device: str | None = None, trust_remote_code: bool = False) -> Seq2SeqGenerator:
+    def from_pretrained(cls, name: str, device: str | None = None, trust_remote_code: bool = False) -> Seq2SeqGenerator:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, EncoderDecoderModel
 
         from ragadapt.device import default_device
@@ -61,6 +63,13 @@ class Seq2SeqGenerator:
             out += [cut_at_stop(t, stop).strip() for t in self.tokenizer.batch_decode(gen, skip_special_tokens=True)]
         return out
 
-    def save(self, directory: str | Path) -> None:
-        self.model.save_pretrained(str(directory))
-        self.tokenizer.save_pretrained(str(directory))
+    def save(self, directory: str | Path) -> Path:
+        return save_model_dir(self.model, self.tokenizer, directory, self.kind, name=self.name)
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str | None = None, **_) -> Seq2SeqGenerator:
+        """A seq2seq generator saved by `save` (checked against its manifest)."""
+        from ragadapt.manifest import read_manifest
+
+        read_manifest(directory, cls.kind)
+        return cls.from_pretrained(str(directory), device=device)

@@ -22,18 +22,20 @@ def methods() -> dict:
     from ragadapt.training.retrieval.reranker import train_reranker
     from ragadapt.training.rl import train_rl
 
+    from ragadapt.training.compose import adapts_generator
+
     return {
-        "cpt": (LMConfig, lambda cfg: train_lm(cfg, "cpt")),
-        "sft": (LMConfig, lambda cfg: train_lm(cfg, "sft")),
-        "dpo": (DPOTrainConfig, lambda cfg: train_dpo(cfg, "dpo")),
-        "grpo": (RLConfig, lambda cfg: train_rl(cfg, "grpo")),
-        "rloo": (RLConfig, lambda cfg: train_rl(cfg, "rloo")),
-        "generator-contextual": (ContextualConfig, train_contextual),
+        "cpt": (LMConfig, adapts_generator(lambda cfg: train_lm(cfg, "cpt"), "cpt")),
+        "sft": (LMConfig, adapts_generator(lambda cfg: train_lm(cfg, "sft"), "sft")),
+        "dpo": (DPOTrainConfig, adapts_generator(lambda cfg: train_dpo(cfg, "dpo"), "dpo")),
+        "grpo": (RLConfig, adapts_generator(lambda cfg: train_rl(cfg, "grpo"), "grpo")),
+        "rloo": (RLConfig, adapts_generator(lambda cfg: train_rl(cfg, "rloo"), "rloo")),
+        "generator-contextual": (ContextualConfig, adapts_generator(train_contextual, "generator-contextual")),
         "retriever-replug": (ReplugConfig, train_replug),
         "reranker": (RerankerConfig, train_reranker),
         "ra-dit": (RADITConfig, train_ra_dit),
         "bridge": (BridgeConfig, train_bridge),
-        "agent": (AgentConfig, train_agent),
+        "agent": (AgentConfig, adapts_generator(train_agent, "agent")),
     }
 
 

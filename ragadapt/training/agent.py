@@ -159,7 +159,7 @@ def train_agent(cfg: AgentConfig):
     system = load_or_build_system(cfg.system, cfg.corpus, dense_only=False)  # any retriever: it stays frozen
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction,
                             cfg.seed)
-    base = TransformersGenerator.load(cfg.model, trust_remote_code=cfg.trust_remote_code)
+    base = TransformersGenerator.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
     agent = react_agent(base, system.retriever, cfg)
     start, step, policies = cfg.model, 0, {}
     warm, rl_questions = (train[: cfg.warmup_examples], train[cfg.warmup_examples:]) if cfg.warmup else ([], train)
@@ -196,7 +196,7 @@ def train_agent(cfg: AgentConfig):
         runs = {name: (name, base) for name in cfg.workflows}
         runs = {(f"{k} (base policy)" if k == "react" else k): v for k, v in runs.items()}
         for row, path in policies.items():
-            runs[row] = ("react", TransformersGenerator.load(path))
+            runs[row] = ("react", TransformersGenerator.from_pretrained(path))
         report = {"held-out": compare(system, runs, examples, cfg, out)}
         if cfg.dev_set:
             from ragadapt.training.retrieval.evaluation import dev_examples

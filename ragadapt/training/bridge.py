@@ -147,18 +147,20 @@ def train_bridge(cfg: BridgeConfig):
     from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
     from ragadapt.training.retrieval.replug import load_scorer
     from ragadapt.training.rl import train_rl
+    from ragadapt.training.compose import generator_source, generator_tag, write_system
     from ragadapt.training.runner import finish
 
     out = Path(cfg.output_dir)
-    system = load_or_build_system(cfg.system, cfg.corpus)
+    system = load_or_build_system(cfg.system, cfg.corpus, dense_only=False)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
-    generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
+    source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
+    generator = load_scorer(source, cfg.scorer_dtype)
     train_hits = system.retrieve([e.question for e in train], cfg.k)  # reranked when the system has a reranker
     silver = silver_sequences([e.id for e in train], [e.question for e in train], [e.answers[0] for e in train],
                               [[h.passage for h in hs] for hs in train_hits], downstream_scorer(cfg.silver_target, cfg, generator),
                               cache=out / "silver.jsonl", max_len=cfg.silver_max_len,
                               min_gain=cfg.silver_min_gain, rank_margin=cfg.silver_rank_margin,
-                              settings={"scorer": cfg.scorer, "target": cfg.silver_target, "k": cfg.k})
+                              settings={"scorer": generator_tag(source), "target": cfg.silver_target, "k": cfg.k})
     empty = sum(not s.sequence for s in silver)
     log.info("silver sequences: %d questions, %d empty (no candidate helps; kept), mean length %.2f",
              len(silver), empty, sum(len(s.sequence) for s in silver) / max(1, len(silver)))
@@ -196,13 +198,11 @@ def train_bridge(cfg: BridgeConfig):
         stages["bridge (SFT + RL)"] = str(rl.final_dir)
         step += rl.global_step
     settings = {"max_candidates": cfg.k, "passage_tokens": cfg.passage_tokens}
-    bridges = {name: BGMBridge.load(path, **settings) for name, path in stages.items()}
-    final_bridge = list(bridges.values())[-1]
-    system.bridge = final_bridge
+    bridges = {name: BGMBridge.from_pretrained(path, **settings) for name, path in stages.items()}
     system.config.fetch_k = cfg.k
-    system.save(out / "system")
+    final = write_system(system, out, "bridge", "bridge", cfg, module=list(bridges.values())[-1])
     report = {}
     if cfg.evaluate:
         report = evaluate_bridges(system, generator, bridges, test[: cfg.max_answer_eval], cfg, out)
-    result = finish(out, out / "system", step, {"report": report, "silver_empty": empty})
-    return result
+    return finish(out, final / "bridge", step, {"report": report, "silver_empty": empty, "scorer": source},
+                  system_dir=final)

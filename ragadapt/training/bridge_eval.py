@@ -31,7 +31,7 @@ def load_reranker(path: str | None):
         return None
     from ragadapt.retrievers.reranker import CrossEncoderReranker
 
-    return CrossEncoderReranker.load_dir(directory)
+    return CrossEncoderReranker.load(directory)
 
 
 def strategies(k: int, bridges: dict | None = None, reranker=None) -> dict[str, Strategy]:

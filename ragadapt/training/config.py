@@ -71,7 +71,11 @@ class StageConfig:
 class TrainConfig:
     """Fields every training method shares."""
 
-    model: str = _help("bundled alias, local directory or hub id of the model to train", "smollm2-135m-instruct")
+    model: str | None = _help("bundled alias, local directory or hub id of the model to train (default: the "
+                              "generator of `system`, else smollm2-135m-instruct)", None)
+    system: str | None = _help("a saved RAG system: the model starts from its generator (unless `model` is set) "
+                               "and OUTPUT_DIR/system is written with the trained generator in its place, every "
+                               "other component carried over", None)
     output_dir: str = _help("checkpoints, metrics.jsonl, loss.png and final/ go here", "runs/train")
     data: list[Source] = _help("the training mixture", factory=list)
     replay: list[Source] = _help("general data mixed in at `replay_ratio` to limit forgetting", factory=list)
@@ -89,6 +93,11 @@ class TrainConfig:
                         "auto")
     trust_remote_code: bool = _help("allow model code from the model directory", False)
     trainer: dict = _help("fields of the TRL config of this method (learning_rate, max_steps, ...)", factory=dict)
+
+    def __post_init__(self):
+        from ragadapt.training.compose import model_or_system_generator
+
+        self.model = model_or_system_generator(self.model, self.system)
 
 
 @dataclass
@@ -124,8 +133,10 @@ class ContextualConfig(LMConfig):
     """Contextual SFT of a generator (SFR-RAG style): QA from a corpus, perturbed contexts, SFT (+ DPO)."""
 
     corpus: str = _help("corpus for the questions and the negatives (`wiki`, .jsonl, folder...)", "wiki")
-    system: str | None = _help("a saved RAG system whose retriever gives hard negatives (default: BM25 "
-                               "over the corpus)", None)
+    system: str | None = _help("the saved RAG system to adapt: its retriever gives the hard negatives, its "
+                               "generator is the starting model, and OUTPUT_DIR/system gets the tuned generator "
+                               "(built from `corpus` when missing; null: BM25 negatives over the corpus and no "
+                               "system written)", "runs/wiki")
     recipe: str = _help("QA recipe: template (patterns) or llm (self-instruct with the model itself)", "template")
     max_documents: int | None = _help("documents the questions are made from", 4000)
     max_train: int | None = _help("training examples (one perturbed context per question)", 1200)
@@ -248,7 +259,7 @@ class AgentConfig:
                         "runs/wiki")
     corpus: str = _help("corpus used when `system` has to be built", "wiki")
     output_dir: str = _help("data, warm-up and RL checkpoints, trajectories, report.md", "runs/agent")
-    model: str = _help("the policy's starting model (default: the system's generator model)", "smollm2-135m-instruct")
+    model: str | None = _help("the policy's starting model (default: the system's generator)", None)
     recipe: str = _help("questions: two-hop (bridge questions from the corpus), any QA recipe, or a .jsonl",
                         "two-hop")
     max_train: int = _help("training questions", 300)
@@ -281,3 +292,8 @@ class AgentConfig:
     seed: int = _help("seed for splits, sampling and initialisation", 42)
     resume: str = _help("auto (continue from the last checkpoint) or never", "auto")
     trust_remote_code: bool = _help("allow model code from the model directory", False)
+
+    def __post_init__(self):
+        from ragadapt.training.compose import model_or_system_generator
+
+        self.model = model_or_system_generator(self.model, self.system)

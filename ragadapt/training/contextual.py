@@ -49,9 +49,9 @@ def corpus_passages(cfg: ContextualConfig):
 
 def negatives_retriever(cfg: ContextualConfig, passages):
     if cfg.system:
-        from ragadapt.system import RAGSystem
+        from ragadapt.training.compose import input_system
 
-        return RAGSystem.load(cfg.system, generator=False).retriever
+        return input_system(cfg.system, cfg.corpus).retriever
     from ragadapt.retrievers import BM25Retriever
 
     return BM25Retriever.build(passages)
@@ -64,7 +64,7 @@ def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
     elif cfg.recipe == "llm":
         from ragadapt.generation import TransformersGenerator
 
-        triples = llm_qa(TransformersGenerator.load(cfg.model), [p for p in passages if p.id.endswith("#0")],
+        triples = llm_qa(TransformersGenerator.from_pretrained(cfg.model), [p for p in passages if p.id.endswith("#0")],
                          stats=stats)
     else:
         raise DataFormatError(f"unknown recipe {cfg.recipe!r}; choose template or llm", field="recipe")
@@ -151,10 +151,10 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
     from ragadapt.generation import TransformersGenerator
 
     examples = load_test(test_path)
-    judge = TransformersGenerator.load(cfg.judge) if cfg.judge else None
+    judge = TransformersGenerator.from_pretrained(cfg.judge) if cfg.judge else None
     summaries, out = {}, Path(cfg.output_dir)
     for name, model in models.items():
-        generator = TransformersGenerator.load(model)
+        generator = TransformersGenerator.from_pretrained(model)
         summary, rows = evaluate_faithfulness(generator, examples, judge_generator=judge,
                                               general_texts=general_texts(cfg.general_texts))
         summaries[name] = summary

@@ -13,7 +13,8 @@ import json
 import logging
 from pathlib import Path
 
-from ragadapt.training.config import LMConfig, StageConfig
+from ragadapt.training import fingerprint
+from ragadapt.training.config import LMConfig, StageConfig, to_dict
 from ragadapt.training.data import mixture
 from ragadapt.training.freezing import freeze_parameters, peft_config, trainable_summary
 from ragadapt.training.runner import METRICS, finish, load_model, run, save_final, trl_args
@@ -53,7 +54,8 @@ def train_lm(cfg: LMConfig, method: str = "sft"):
     step, stages = 0, _stages(cfg)
     for i, stage in enumerate(stages):
         stage_dir = out / stage.name if stage.name else out
-        if (stage_dir / DONE).exists() and len(stages) > 1:
+        same = fingerprint.matches(stage_dir, fingerprint.make(to_dict(cfg)))
+        if (stage_dir / DONE).exists() and len(stages) > 1 and same and cfg.resume != "never":
             log.info("stage %s already done; loading its weights", stage.name)
             model, tokenizer, _ = load_model(str(stage_dir / "final"), cfg.trust_remote_code)
             continue

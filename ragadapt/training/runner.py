@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragadapt.atomic import atomic_dir
 from ragadapt.errors import DataFormatError, RagadaptError
-from ragadapt.manifest import write_manifest
 from ragadapt.training.callbacks import JsonlMetrics, NanGuard
 from ragadapt.training.config import ScheduleConfig, TrainConfig, to_dict
 from ragadapt.training.schedules import trainer_fields
@@ -29,12 +27,25 @@ class TrainingDiverged(RagadaptError):
 
 @dataclass
 class TrainResult:
+    """What a run made. `final_dir`/`component_dir`: the trained component (a model directory, or a system's
+    component directory); `system_dir`: the complete system with it (None when the run was given no system)."""
+
     output_dir: Path
     final_dir: Path
     global_step: int
     losses: list[float] = field(default_factory=list)
     plot: Path | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    system_dir: Path | None = None
+
+    @property
+    def component_dir(self) -> Path:
+        return self.final_dir
+
+    def summary(self, method: str) -> str:
+        where = f"system: {self.system_dir} (adapted component: {self.component_dir})" if self.system_dir else \
+            f"model: {self.component_dir}"
+        return (f"{method}: {self.global_step} steps; {where}" + (f"; loss curve: {self.plot}" if self.plot else ""))
 
 
 def load_model(name: str, trust_remote_code: bool = False):
@@ -101,12 +112,12 @@ def apply_schedule(trainer, schedule: ScheduleConfig) -> None:
 
 
 def resume_point(resume: str, output_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    from ragadapt.training.fingerprint import last_complete_checkpoint
 
     if resume == "never":
         return None
     if resume == "auto":
-        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        last = last_complete_checkpoint(output_dir)
         if last:
             log.info("resuming from %s", last)
         return last
@@ -134,14 +145,22 @@ def _reached_max_steps(trainer, checkpoint: str) -> bool:
 
 
 def run(trainer, cfg: TrainConfig, output_dir: Path, metrics_path: Path, stage: str | None = None,
-        schedule: ScheduleConfig | None = None) -> int:
+        schedule: ScheduleConfig | None = None, stage_config: dict | None = None) -> int:
     """Train with metrics, the LR schedule and the NaN guard; returns the global step reached."""
     apply_schedule(trainer, schedule or cfg.schedule)
-    return train_guarded(trainer, cfg.resume, output_dir, metrics_path, stage)
+    config = to_dict(cfg) if stage_config is None else {**to_dict(cfg), "stage": stage_config}
+    return train_guarded(trainer, cfg.resume, output_dir, metrics_path, stage, config)
 
 
-def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, stage: str | None = None) -> int:
-    """Any transformers-style trainer (TRL, sentence-transformers): metrics to JSONL, resume, NaN guard."""
+def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, stage: str | None = None,
+                  config: dict | None = None) -> int:
+    """Any transformers-style trainer (TRL, sentence-transformers): metrics to JSONL, resume, NaN guard. With
+    `config` (the run's resolved config as a dict), checkpoints in `output_dir` are resumed only when they were
+    made with the same fingerprint (ragadapt.training.fingerprint)."""
+    if config is not None:
+        from ragadapt.training import fingerprint
+
+        fingerprint.check(output_dir, fingerprint.make(config), resume, "checkpoints")
     guard = NanGuard()
     trainer.add_callback(JsonlMetrics(metrics_path, stage))
     trainer.add_callback(guard)
@@ -150,9 +169,9 @@ def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, st
         return int(trainer.state.global_step)
     trainer.train(resume_from_checkpoint=checkpoint)
     if guard.bad_step is not None:
-        from transformers.trainer_utils import get_last_checkpoint
+        from ragadapt.training.fingerprint import last_complete_checkpoint
 
-        last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        last = last_complete_checkpoint(output_dir)
         raise TrainingDiverged(
             f"the loss became NaN/inf at step {guard.bad_step}; training stopped. Last good checkpoint: "
             f"{last or 'none yet'}. Lower trainer.learning_rate or check the data, then rerun (resume=auto "
@@ -165,16 +184,16 @@ def save_final(model, tokenizer, output_dir: Path, cfg: TrainConfig, method: str
     """Write OUTPUT_DIR/final atomically: weights (LoRA merged if asked), tokenizer, manifest."""
     from ragadapt.training.freezing import merged_for_saving
 
-    final = output_dir / FINAL
+    from ragadapt.generation.base import save_model_dir
+    from ragadapt.generation.hf import TransformersGenerator
+
     to_save = merged_for_saving(model, cfg.lora)
-    with atomic_dir(final) as tmp:
-        to_save.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        write_manifest(tmp, "model", method=method, base_model=cfg.model, config=to_dict(cfg), **(extra or {}))
-    return final
+    return save_model_dir(to_save, tokenizer, output_dir / FINAL, TransformersGenerator.kind, method=method,
+                          base_model=cfg.model, config=to_dict(cfg), **(extra or {}))
 
 
-def finish(output_dir: Path, final: Path, step: int, stats: dict | None = None) -> TrainResult:
+def finish(output_dir: Path, final: Path, step: int, stats: dict | None = None,
+           system_dir: Path | None = None) -> TrainResult:
     import json
 
     from ragadapt.training.plot import plot_metrics
@@ -186,4 +205,4 @@ def finish(output_dir: Path, final: Path, step: int, stats: dict | None = None) 
         losses = [r["loss"] for r in map(json.loads, metrics.read_text().splitlines()) if "loss" in r]
         plot = plot_metrics(metrics, output_dir / "loss.png")
     log.info("trained to step %d; final model in %s%s", step, final, f"; curve: {plot}" if plot else "")
-    return TrainResult(output_dir, final, step, losses, plot, stats or {})
+    return TrainResult(output_dir, final, step, losses, plot, stats or {}, system_dir)

@@ -80,7 +80,7 @@ def test_bridge_orders_selects_and_falls_back():
 
 def test_long_candidate_lists_are_truncated_to_max_candidates():
     bridge = BGMBridge(Scripted(["T12\nT1"]), max_candidates=5)
-    assert [h.passage.id for h in bridge.select("q", hits(15))] == ["p1"]  # T12 was not shown: dropped
+    assert [h.passage.id for h in bridge.select_batch(["q"], [hits(15)])[0]] == ["p1"]  # T12 was not shown: dropped
     assert "[6]" not in bridge.generator.prompts[0][0]["content"]
 
 
@@ -122,7 +122,7 @@ def test_bridge_saves_and_loads_inside_a_system(tmp_path, kind, tiny_generator_d
     from ragadapt.system import RAGConfig, RAGSystem
 
     source = str(tiny_generator_dir) if kind == "causal" else str(_tiny_seq2seq(tmp_path, tiny_embedder_dir))
-    bridge = BGMBridge.load(source, device="cpu", max_candidates=4, passage_tokens=16)
+    bridge = BGMBridge.from_pretrained(source, device="cpu", max_candidates=4, passage_tokens=16)
     passages = [Passage(id=f"d{i}", text=f"document number {i}") for i in range(6)]
     system = RAGSystem(DenseRetriever.build(passages, tiny_embedder, show_progress=False), None, bridge=bridge,
                        config=RAGConfig(fetch_k=4))
@@ -130,5 +130,5 @@ def test_bridge_saves_and_loads_inside_a_system(tmp_path, kind, tiny_generator_d
     loaded = RAGSystem.load(tmp_path / "sys", generator=False, device="cpu")
     assert isinstance(loaded.bridge, BGMBridge) and loaded.bridge.max_candidates == 4
     candidates = loaded.retrieve(["document"], 4)[0]
-    chosen = loaded.bridge.select("document", candidates)
+    chosen = loaded.bridge.select_batch(["document"], [candidates])[0]
     assert {h.passage.id for h in chosen} <= {h.passage.id for h in candidates}  # random weights, no foreign ids

@@ -42,7 +42,7 @@ def test_bridge_routine_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_d
     bridge_after = _state(out / "rl" / "final")
     assert any(not torch.equal(generator_before[k], bridge_after[k]) for k in generator_before)
     assert all(torch.equal(v, _state(tiny_generator_dir)[k]) for k, v in generator_before.items())
-    system = RAGSystem.load(result.final_dir, generator=False)
+    system = RAGSystem.load(result.system_dir, generator=False)
     assert system.bridge is not None and system.config.fetch_k == 3
     assert all(torch.equal(v, system.retriever.module.state_dict()[k]) for k, v in retriever_before.items())
     report = json.loads((out / "report.json").read_text())

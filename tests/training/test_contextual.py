@@ -76,7 +76,7 @@ def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_genera
     from ragadapt.retrievers import BM25Retriever
     from ragadapt.system import RAGSystem
 
-    trained = TransformersGenerator.load(str(result.final_dir), device="cpu")
+    trained = TransformersGenerator.from_pretrained(str(result.final_dir), device="cpu")
     system = RAGSystem(BM25Retriever.build([Passage(id="p#0", text="Paris is in France.")]), trained)
     assert isinstance(system.answer(["Where is Paris?"])[0].text, str)
     after = trained.model.state_dict()
@@ -101,5 +101,9 @@ def test_eval_faithfulness_cli(tmp_path, tiny_generator_dir, capsys):
                  "--generator", str(tiny_generator_dir), "--general-texts", "2", "--out", str(tmp_path / "rep")]) == 0
     out = capsys.readouterr().out
     assert "| abstention on unanswerable |" in out and "| general-text NLL (forgetting) |" in out
-    assert len(json.loads((tmp_path / "rep" / "report.json").read_text())) == 1  # same name twice: one column
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert len(report["summaries"]) == 1  # same name twice: one column
+    assert report["provenance"]["inputs"]["data"]["sha256"]
+    rows = [json.loads(line) for line in (tmp_path / "rep" / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * len(examples) and {"generator", "kind"} <= set(rows[0])  # every answer, per generator
     assert main(["eval", "--faithfulness"]) == 2

@@ -65,7 +65,7 @@ def test_sft_learns_and_freezes(tmp_path, tiny_generator_dir, chat_data):
     # the trained model plugs into the generation stack
     from ragadapt.generation import TransformersGenerator
 
-    g = TransformersGenerator.load(str(result.final_dir), device="cpu")
+    g = TransformersGenerator.from_pretrained(str(result.final_dir), device="cpu")
     assert g.generate([[{"role": "user", "content": "What color is the sky?"}]], max_new_tokens=8)[0]
 
 

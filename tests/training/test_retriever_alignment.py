@@ -162,12 +162,14 @@ def test_saved_index_refuses_an_embedder_of_another_dimension(tmp_path, tiny_emb
         DenseRetriever.load(tmp_path / "idx", embedder=Embedder(wider, tiny_embedder.name))
 
 
-def _system(tmp_path, tiny_embedder_dir):
+def _system(tmp_path, tiny_embedder_dir, generator_dir=None):
     from ragadapt.system import RAGSystem
 
     path = tmp_path / "system"
-    RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=400, device="cpu",
-                    show_progress=False).save(path)
+    system = RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=400, device="cpu",
+                             show_progress=False)
+    system.generator_ref = str(generator_dir) if generator_dir else None  # stored inside the system
+    system.save(path)
     return path
 
 
@@ -205,7 +207,7 @@ def test_replug_query_encoder_only_end_to_end(tmp_path, tiny_embedder_dir, tiny_
     assert len(losses) >= 8 and np.mean(losses[-3:]) < np.mean(losses[:3])
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert set(report["stages"]) == {"before", "after (lsr, query)"} and report["pairs_scored"] > 0
-    trained = RAGSystem.load(result.final_dir, generator=False).retriever
+    trained = RAGSystem.load(result.system_dir, generator=False).retriever
     assert trained.embedder.asymmetric
     q_before = _params(original.embedder.model)
     assert _changed(q_before, trained.embedder.query_model)  # the query encoder trained
@@ -223,7 +225,7 @@ def test_replug_both_encoders_reembeds_and_resumes(tmp_path, tiny_embedder_dir, 
     original = RAGSystem.load(system_dir, generator=False).retriever
     cfg = _config(tmp_path, system_dir, tiny_generator_dir, encoders="both", loss="contrastive", rounds=1)
     result = train_replug(cfg)
-    trained = RAGSystem.load(result.final_dir, generator=False).retriever
+    trained = RAGSystem.load(result.system_dir, generator=False).retriever
     assert not trained.embedder.asymmetric and _changed(_params(original.embedder.model), trained.embedder.model)
     fresh = DenseRetriever.build(trained.store.passages, trained.embedder, show_progress=False)
     np.testing.assert_allclose(trained.index.vectors(), fresh.index.vectors(), atol=1e-5)
@@ -259,7 +261,7 @@ def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_gene
     result = train_reranker(cfg)
     losses = _losses(tmp_path / "rr")
     assert len(losses) >= 8 and np.mean(losses[-3:]) < np.mean(losses[:3])
-    system = RAGSystem.load(result.final_dir, generator=False)
+    system = RAGSystem.load(result.system_dir, generator=False)
     assert system.reranker is not None and system.config.fetch_k == 4 and system.reranker.max_length == 96
     assert not _changed(_params(original.embedder.model), system.retriever.embedder.model)  # retriever frozen
 
@@ -284,12 +286,11 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     from ragadapt.training.config import from_dict
     from ragadapt.training.retrieval.ra_dit import train_ra_dit
 
-    system_dir = _system(tmp_path, tiny_embedder_dir)
+    system_dir = _system(tmp_path, tiny_embedder_dir, tiny_generator_dir)  # no scorer: the system's generator scores
     original = RAGSystem.load(system_dir, generator=False).retriever
-    base_gen = _params(TransformersGenerator.load(str(tiny_generator_dir), device="cpu").model)
+    base_gen = _params(TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu").model)
     cfg = from_dict(RADITConfig, {
-        "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer": str(tiny_generator_dir),
-        "scorer_dtype": "fp32", "max_train": 16, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 2,
+        "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer_dtype": "fp32", "max_train": 16, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 2,
         "dev_set": None, "schedule": schedule, "cycles": 2, "train_generator": train_generator,
         "train_retriever": train_retriever, "lm_k": 2, "lm_max_train": 8, "lm_max_length": 256,
         "lm_trainer": {"max_steps": 3, "learning_rate": 3e-3, "logging_steps": 1},
@@ -300,8 +301,13 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     plan = expected * (2 if schedule == "alternating" else 1)
     assert list(stages) == ["before"] + [f"+ {s} ({i})" for i, s in enumerate(plan, 1)] + \
         (["R-ft retriever, base generator"] if train_generator and train_retriever else [])
-    assert (result.final_dir / "generator").is_dir() == train_generator  # a tuned generator travels with the system
-    final = RAGSystem.load(result.final_dir, device="cpu")
+    def checksum(system, name):
+        return json.loads((system / "manifest.json").read_text())["components"][name]["checksum"]
+
+    # the system carries every component; only the trained ones differ from the input system's
+    assert (checksum(result.system_dir, "generator") != checksum(system_dir, "generator")) == train_generator
+    assert (checksum(result.system_dir, "retriever") != checksum(system_dir, "retriever")) == train_retriever
+    final = RAGSystem.load(result.system_dir, device="cpu")
     assert _changed(base_gen, final.generator.model) == train_generator
     q_before = _params(original.embedder.model)
     assert _changed(q_before, final.retriever.embedder.query_model) == train_retriever

@@ -16,7 +16,7 @@ def test_train_sft_from_yaml_with_overrides(tmp_path, tiny_generator_dir, capsys
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["trainer"] == {"max_steps": 3, "learning_rate": 1e-3} and printed["masking"] == "assistant"
     assert main(["-q", "train", "sft", "--config", str(config), "trainer.max_steps=3"]) == 0
-    assert "sft: 3 steps; final model:" in capsys.readouterr().out
+    assert "sft: 3 steps; model:" in capsys.readouterr().out
     assert (tmp_path / "run" / "final" / "model.safetensors").exists()
     assert (tmp_path / "run" / "loss.png").exists()
 

@@ -25,7 +25,8 @@ class RetrieverDataConfig:
     corpus: str = _help("corpus used when `system` has to be built", "wiki")
     output_dir: str = _help("data, LM-score cache, checkpoints, the trained system and report.md go here",
                             "runs/retriever-replug")
-    scorer: str = _help("the frozen generator whose answer likelihoods supervise the retriever", "smollm2-135m-instruct")
+    scorer: str | None = _help("the frozen generator that scores (answer likelihoods, rewards, the end-to-end "
+                               "evaluation); default: the system's own generator", None)
     score_cache: str | None = _help("directory of the LM-score cache; point runs that score with the same LM "
                                     "at one directory to share it (default: OUTPUT_DIR/lm_scores)", None)
     scorer_dtype: str = _help("auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32", "auto")
@@ -82,7 +83,7 @@ class RADITConfig(ReplugConfig):
     passages) and R-ft (LSR against the tuned LM), sequential or alternating; either side can be frozen."""
 
     output_dir: str = _help("stages, LM-score caches, the system after each stage, report.md", "runs/ra-dit")
-    generator: str | None = _help("generator to tune (default: the scorer)", None)
+    generator: str | None = _help("generator to tune (default: the scorer, i.e. the system's own generator)", None)
     schedule: str = _help("sequential (LM-ft then R-ft) or alternating (`cycles` x (LM-ft, R-ft), each side "
                           "seeing the other's latest version)", "sequential")
     cycles: int = _help("LM-ft/R-ft cycles when alternating (the LM-ft questions are split between cycles)", 2)
@@ -98,7 +99,7 @@ class RADITConfig(ReplugConfig):
 @dataclass
 class BridgeConfig(RetrieverDataConfig):
     """BGM bridge training: silver sequences from the frozen generator, SFT, then GRPO; retriever and
-    generator frozen throughout. `scorer` is the frozen generator."""
+    generator frozen throughout. `scorer` is the frozen generator (default: the system's own)."""
 
     output_dir: str = _help("silver sequences, SFT and RL runs, the system with its bridge, report.md", "runs/bridge")
     model: str = _help("the bridge's starting model: a causal LM (default) or a seq2seq directory",

@@ -33,16 +33,12 @@ class CandidateStats:
 
 
 def load_or_build_system(system_dir: str, corpus: str, dense_only: bool = True):
-    """The RAG system to adapt, retrieval part only; built and saved first when missing. `dense_only`: the
-    routine trains the dense retriever, so other retrievers are refused."""
-    from ragadapt.system import RAGSystem
-
-    if not (Path(system_dir) / "manifest.json").exists():
-        log.info("no system at %s: building it from corpus %r", system_dir, corpus)
-        RAGSystem.build(corpus).save(system_dir)
-    system = RAGSystem.load(system_dir, generator=False)
+    """The RAG system to adapt (ragadapt.training.compose.input_system: generator carried, not loaded).
+    `dense_only`: the routine trains the dense retriever, so other retrievers are refused."""
     from ragadapt.retrievers import DenseRetriever
+    from ragadapt.training.compose import input_system
 
+    system = input_system(system_dir, corpus)
     if dense_only and not isinstance(system.retriever, DenseRetriever):
         raise ValueError(f"{system_dir}: retriever alignment trains a dense retriever; this system's retriever "
                          f"is {type(system.retriever).__name__}")

@@ -37,24 +37,29 @@ def lm_ft_rows(retriever, examples, k: int, prompt, count_tokens) -> list[dict]:
 
 
 def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_tokens) -> str:
-    """SFT the generator on retrieval-augmented examples; returns the trained model's directory."""
+    """SFT the generator on retrieval-augmented examples; returns the trained model's directory. A finished
+    LM-ft is reused only when its data and settings are the ones it was trained with (its fingerprint)."""
     from ragadapt.prompts import RAGPrompt
-    from ragadapt.training.config import LMConfig, Source
+    from ragadapt.training import fingerprint
+    from ragadapt.training.config import LMConfig, Source, to_dict
     from ragadapt.training.lm import train_lm
 
-    final = out / "final"
-    if cfg.resume != "never" and (final / "manifest.json").exists():
-        log.info("%s: LM-ft finished earlier; reusing %s", out.name, final)
-        return str(final)
     prompt = RAGPrompt(system=system.config.system_prompt, max_prompt_tokens=cfg.lm_max_length - 32)
     rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, count_tokens)
     data = out / "data.jsonl"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(data, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    log.info("%s: %d examples (%d questions x top-%d passages)", out.name, len(rows), len(examples), cfg.lm_k)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if not data.is_file() or data.read_text(encoding="utf-8") != text:
+        data.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(data, text)
     lm_cfg = LMConfig(model=model, output_dir=str(out), data=[Source(path=str(data))], max_length=cfg.lm_max_length,
                       freeze=list(cfg.lm_freeze), seed=cfg.seed, resume=cfg.resume,
                       trainer={**LM_FT_DEFAULTS, **cfg.lm_trainer})
+    final = out / "final"
+    if cfg.resume != "never" and (final / "manifest.json").exists() and \
+            fingerprint.matches(out, fingerprint.make(to_dict(lm_cfg))):
+        log.info("%s: LM-ft finished earlier with the same data and settings; reusing %s", out.name, final)
+        return str(final)
+    log.info("%s: %d examples (%d questions x top-%d passages)", out.name, len(rows), len(examples), cfg.lm_k)
     return str(train_lm(lm_cfg, "sft").final_dir)
 
 
@@ -71,8 +76,7 @@ def _plan(cfg: RADITConfig) -> list[str]:
 
 
 def train_ra_dit(cfg: RADITConfig):
-    from ragadapt.generation import TransformersGenerator
-    from ragadapt.system import RAGSystem
+    from ragadapt.training.compose import generator_source, write_system
     from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
     from ragadapt.training.retrieval.replug import _check, align_retriever, load_scorer, make_scorer
     from ragadapt.training.runner import finish
@@ -83,7 +87,7 @@ def train_ra_dit(cfg: RADITConfig):
     system = load_or_build_system(cfg.system, cfg.corpus)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
     dev = dev_examples(cfg.dev_set)
-    base_name = cfg.generator or cfg.scorer
+    base_name = cfg.generator or generator_source(cfg.system, cfg.scorer)  # the system's own generator by default
     base = generator = load_scorer(base_name, cfg.scorer_dtype)
     model_dir, stages, stats = base_name, {}, {}
 
@@ -96,25 +100,24 @@ def train_ra_dit(cfg: RADITConfig):
     lm_questions = train[: cfg.lm_max_train]
     n_lm = plan.count("lm-ft")
     slices = [lm_questions[i::n_lm] for i in range(n_lm)] if cfg.schedule == "alternating" else [lm_questions]
-    last = out
+    last_system, component = out, "generator"
     for n, step in enumerate(plan, start=1):
         stage_dir = out / f"stage{n}-{step}"
         if step == "lm-ft":
             model_dir = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator.count_tokens)
             generator = load_scorer(model_dir, cfg.scorer_dtype)
+            component = "generator"  # the system stores the tuned weights as trained (full precision)
+            last_system = write_system(system, stage_dir, component, "ra-dit lm-ft", cfg, component_dir=Path(model_dir))
         else:
-            scorer = make_scorer(generator, cfg, f"stage{n}-scorer" if generator is not base else None)
+            scorer = make_scorer(generator, cfg, str(model_dir), f"stage{n}-scorer" if generator is not base else None)
             system.retriever, _, stats[stage_dir.name] = align_retriever(system.retriever, train, cfg, scorer,
                                                                          stage_dir)
-        # the saved system carries full-precision weights of the tuned generator
-        saved_gen = TransformersGenerator.load(model_dir) if generator is not base else None
-        RAGSystem(system.retriever, saved_gen, config=system.config,
-                  generator_ref=None if saved_gen else base_name).save(stage_dir / "system",
-                                                                       save_generator=saved_gen is not None)
-        last = stage_dir / "system"
+            component = "retriever"
+            last_system = write_system(system, stage_dir, component, "ra-dit r-ft", cfg, module=system.retriever)
         evaluate(f"+ {step} ({n})", generator)
     if cfg.train_generator and cfg.train_retriever:
         evaluate("R-ft retriever, base generator", base)
     if cfg.evaluate:
-        print(write_report(out, stages, {"plan": plan, "rounds": stats}))
-    return finish(out, last, len(plan), {"stages": stages, "plan": plan})  # global_step = stages run
+        print(write_report(out, stages, {"plan": plan, "rounds": stats, "scorer": base_name}))
+    return finish(out, last_system / component, len(plan), {"stages": stages, "plan": plan},  # step = stages run
+                  system_dir=last_system)

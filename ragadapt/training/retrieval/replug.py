@@ -35,19 +35,18 @@ def load_scorer(name: str, dtype: str = "auto"):
     choice = {"auto": scoring_dtype(device), "bf16": torch.bfloat16, "fp32": torch.float32}
     if dtype not in choice:
         raise DataFormatError(f"scorer_dtype must be auto, bf16 or fp32, got {dtype!r}", field="scorer_dtype")
-    generator = TransformersGenerator.load(name, dtype=choice[dtype])
+    generator = TransformersGenerator.from_pretrained(name, dtype=choice[dtype])
     generator.module.requires_grad_(False)
     return generator
 
 
-def make_scorer(generator, cfg: RetrieverDataConfig, cache_name: str | None = None):
-    """An LMScorer whose cache file is named after the scoring LM (shareable through `score_cache`)."""
-    import re
-
+def make_scorer(generator, cfg: RetrieverDataConfig, source: str, cache_name: str | None = None):
+    """An LMScorer whose cache file is named after the scoring LM `source` (shareable through `score_cache`)."""
     from ragadapt.prompts import RAGPrompt
+    from ragadapt.training.compose import generator_tag
     from ragadapt.training.retrieval.scoring import LMScorer
 
-    name = cache_name or re.sub(r"[^\w.-]+", "_", f"{cfg.scorer}-{cfg.scorer_dtype}-{cfg.max_prompt_tokens}").strip("_")
+    name = cache_name or f"{generator_tag(source)}-{cfg.scorer_dtype}-{cfg.max_prompt_tokens}"
     directory = Path(cfg.score_cache) if cfg.score_cache else Path(cfg.output_dir) / "lm_scores"
     return LMScorer(generator, RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens),
                     cache=directory / f"{name}.jsonl", batch_size=cfg.score_batch_size)
@@ -73,6 +72,7 @@ def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path,
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
+    from ragadapt.training.config import to_dict
     from ragadapt.training.retrieval.lsr import LSRLoss
     from ragadapt.training.runner import METRICS, train_guarded, trl_args
 
@@ -95,7 +95,8 @@ def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path,
     model.requires_grad_(True)
     args = trl_args(SentenceTransformerTrainingArguments, cfg, round_dir, ST_DEFAULTS)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=loss)
-    step = train_guarded(trainer, cfg.resume, round_dir, Path(cfg.output_dir) / METRICS, stage)
+    step = train_guarded(trainer, cfg.resume, round_dir, Path(cfg.output_dir) / METRICS, stage,
+                         {**to_dict(cfg), "round": stage})
     model.eval()
     embedder.modified = True
     dim = int(model.get_embedding_dimension())
@@ -112,12 +113,15 @@ def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path,
 def align_retriever(retriever, examples, cfg: ReplugConfig, scorer, out: Path, prefix: str = "round") -> tuple:
     """All rounds; a finished round (its saved retriever) is loaded instead of retrained."""
     from ragadapt.retrievers import DenseRetriever
+    from ragadapt.training import fingerprint
+    from ragadapt.training.config import to_dict
 
     steps, stats = 0, {}
     for r in range(cfg.rounds):
         round_dir = out / f"{prefix}{r}"
         saved = round_dir / ROUND_RETRIEVER
-        if cfg.resume != "never" and (saved / "manifest.json").exists():
+        same = fingerprint.matches(round_dir, fingerprint.make({**to_dict(cfg), "round": round_dir.name}))
+        if cfg.resume != "never" and (saved / "manifest.json").exists() and same:
             log.info("%s: finished earlier, loading %s", round_dir.name, saved)
             retriever = DenseRetriever.load(saved)
             continue
@@ -132,27 +136,29 @@ def train_replug(cfg: ReplugConfig):
     from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
     from ragadapt.training.runner import finish
 
+    from ragadapt.training.compose import generator_source, write_system
+
     _check(cfg)
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
     dev = dev_examples(cfg.dev_set)
-    generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
-    scorer = make_scorer(generator, cfg)
+    source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
+    generator = load_scorer(source, cfg.scorer_dtype)
+    scorer = make_scorer(generator, cfg, source)
     stages = {}
     if cfg.evaluate:
         stages["before"] = evaluate_stage(system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval, out / "eval_before")
     start = time.perf_counter()
     system.retriever, steps, stats = align_retriever(system.retriever, train, cfg, scorer, out)
     train_seconds = time.perf_counter() - start
-    final = out / "system"
-    system.save(final)
+    final = write_system(system, out, "retriever", "retriever-replug", cfg, module=system.retriever)
     extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "rounds": stats,
-             "loss": cfg.loss, "encoders": cfg.encoders}
+             "loss": cfg.loss, "encoders": cfg.encoders, "scorer": source}
     if cfg.evaluate:
         stages[f"after ({cfg.loss}, {cfg.encoders})"] = evaluate_stage(
             system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval, out / "eval_after")
         print(write_report(out, stages, extra))
-    result = finish(out, final, steps, {"stages": stages, **extra})
+    result = finish(out, final / "retriever", steps, {"stages": stages, **extra}, system_dir=final)
     log.info("trained retriever in %.0f s; system saved to %s", train_seconds, final)
     return result

@@ -31,7 +31,9 @@ def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Pa
     model.requires_grad_(True)
     args = trl_args(CrossEncoderTrainingArguments, cfg, out / "checkpoints", CE_DEFAULTS)
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=ListNetLoss(model))
-    step = train_guarded(trainer, cfg.resume, out / "checkpoints", out / METRICS, "reranker")
+    from ragadapt.training.config import to_dict
+
+    step = train_guarded(trainer, cfg.resume, out / "checkpoints", out / METRICS, "reranker", to_dict(cfg))
     model.eval()
     return step
 
@@ -40,6 +42,7 @@ def train_reranker(cfg: RerankerConfig):
     from ragadapt.retrievers import CrossEncoderReranker
     from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
     from ragadapt.training.retrieval.replug import load_scorer, make_scorer
+    from ragadapt.training.compose import generator_source, write_system
     from ragadapt.training.runner import finish
 
     if cfg.k < 2:
@@ -49,13 +52,14 @@ def train_reranker(cfg: RerankerConfig):
     system.config = replace(system.config, fetch_k=cfg.k)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
     dev = dev_examples(cfg.dev_set)
-    generator = load_scorer(cfg.scorer, cfg.scorer_dtype)
+    source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
+    generator = load_scorer(source, cfg.scorer_dtype)
     stages = {}
     if cfg.evaluate:
         stages["retriever top-k"] = evaluate_stage(system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval,
                                                    out / "eval_before")
     start = time.perf_counter()
-    scorer = make_scorer(generator, cfg)
+    scorer = make_scorer(generator, cfg, source)
     hits = system.retriever.search([e.question for e in train], cfg.k)
     scores = scorer.score([e.question for e in train], [e.answers[0] for e in train], hits)
     stats = CandidateStats()
@@ -66,15 +70,14 @@ def train_reranker(cfg: RerankerConfig):
     import torch
 
     torch.manual_seed(cfg.seed)  # the new scoring head is initialised here, before the trainer seeds
-    reranker = CrossEncoderReranker.load(cfg.base, max_length=cfg.max_length)
+    reranker = CrossEncoderReranker.from_pretrained(cfg.base, max_length=cfg.max_length)
     steps = train_cross_encoder(reranker, rows, cfg, out)
     train_seconds = time.perf_counter() - start
-    system.reranker = reranker
-    final = out / "system"
-    system.save(final)
-    extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "data": stats.to_dict()}
+    final = write_system(system, out, "reranker", "reranker", cfg, module=reranker)
+    extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "data": stats.to_dict(),
+             "scorer": source}
     if cfg.evaluate:
         stages["+ LM-distilled reranker"] = evaluate_stage(system, generator, test, dev, cfg.answer_k,
                                                          cfg.max_answer_eval, out / "eval_after")
         print(write_report(out, stages, extra))
-    return finish(out, final, steps, {"stages": stages, **extra})
+    return finish(out, final / "reranker", steps, {"stages": stages, **extra}, system_dir=final)
