@@ -142,8 +142,11 @@ class ContextualConfig(LMConfig):
     max_train: int | None = _help("training examples (one perturbed context per question)", 1200)
     max_test: int = _help("held-out questions; each is evaluated in all five kinds of context", 40)
     test_fraction: float = _help("documents held out for evaluation", 0.2)
-    k: int = _help("passages per context", 3)
-    max_passage_chars: int = _help("passages are cut to this many characters around the answer", 400)
+    k: int | None = _help("passages per context (default: the system's k, so training looks like serving; else 3)",
+                          None)
+    max_passage_chars: int | None = _help("passages are cut to this many characters around the answer (default: "
+                                          "whole passages as the system's retriever stores them; 400 without a "
+                                          "system)", None)
     ratios: dict = _help("share of each context kind in training: clean, noisy, counterfactual, "
                          "unanswerable, conflicting", factory=lambda: {"clean": 0.25, "noisy": 0.2,
                                                                         "counterfactual": 0.2, "unanswerable": 0.2,
@@ -220,8 +223,17 @@ def _numbers(value: Any) -> Any:
     return value
 
 
-def load_config(cls, path: str | Path | None = None, overrides: list[str] = ()):
-    """YAML file (optional) + `key.sub=value` overrides (values parsed as YAML) -> dataclass `cls`."""
+def merge(base: dict, update: dict) -> dict:
+    """`update` over `base`, recursively for mappings (a pipeline stage's fields over its config file)."""
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_config(cls, path: str | Path | None = None, overrides: list[str] = (), values: dict | None = None):
+    """YAML file (optional), then `values` (a mapping merged over it), then `key.sub=value` overrides (values
+    parsed as YAML) -> dataclass `cls`."""
     import yaml
 
     data: dict = {}
@@ -235,6 +247,7 @@ def load_config(cls, path: str | Path | None = None, overrides: list[str] = ()):
             raise DataFormatError(f"invalid YAML ({e})", path=str(path)) from e
         if not isinstance(data, dict):
             raise DataFormatError("the config must be a mapping", path=str(path))
+    data = merge(data, values or {})
     for item in overrides:
         if "=" not in item:
             raise DataFormatError(f"override {item!r} is not key=value")

@@ -39,9 +39,20 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def corpus_passages(cfg: ContextualConfig):
-    """Lead passages of the corpus documents (the recipes read the first sentences)."""
+    """The passages questions are made from: the system's own passages when there is a system (the chunks it
+    serves), else lead passages of the corpus documents (the recipes read the first sentences)."""
     from ragadapt.corpora import Chunker, load_corpus
 
+    if cfg.system:
+        from ragadapt.training.compose import input_system
+
+        passages, docs = [], set()
+        for p in input_system(cfg.system, cfg.corpus).retriever.store.passages:
+            if p.doc_id not in docs and cfg.max_documents is not None and len(docs) >= cfg.max_documents:
+                continue
+            docs.add(p.doc_id)
+            passages.append(p)
+        return passages
     docs, _ = load_corpus(cfg.corpus, limit=cfg.max_documents)
     chunker = Chunker(chunk_tokens=400, overlap=0)
     return [p for d in docs for p in chunker.chunk(d)]
@@ -55,6 +66,18 @@ def negatives_retriever(cfg: ContextualConfig, passages):
     from ragadapt.retrievers import BM25Retriever
 
     return BM25Retriever.build(passages)
+
+
+def served_shape(cfg: ContextualConfig) -> tuple[int, int]:
+    """(passages per context, characters per passage): as the system serves them (its k, whole stored passages)
+    unless the config says otherwise; 3 and 400 without a system."""
+    if cfg.system:
+        from ragadapt.system import RAGConfig
+        from ragadapt.manifest import read_manifest
+
+        served_k = RAGConfig.from_dict(read_manifest(cfg.system, "rag-system", verify_hashes=False)["config"]).k
+        return cfg.k or served_k, cfg.max_passage_chars or 1 << 20
+    return cfg.k or 3, cfg.max_passage_chars or 400
 
 
 def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
@@ -95,11 +118,12 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     rng.shuffle(train_t)
     rng.shuffle(test_t)
     train_t, test_t = train_t[: cfg.max_train], test_t[: cfg.max_test]
-    negatives = retriever_negatives(negatives_retriever(cfg, passages))
-    builder = ContextBuilder(negatives, k=cfg.k, ratios=cfg.ratios, seed=cfg.seed, max_passage_chars=cfg.max_passage_chars)
+    retriever = negatives_retriever(cfg, passages)
+    k, chars = served_shape(cfg)
+    negatives = retriever_negatives(retriever)
+    builder = ContextBuilder(negatives, k=k, ratios=cfg.ratios, seed=cfg.seed, max_passage_chars=chars)
     train = builder.build(train_t)
-    test = ContextBuilder(negatives, k=cfg.k, seed=cfg.seed + 1, max_passage_chars=cfg.max_passage_chars).build(
-        test_t, all_kinds=True)
+    test = ContextBuilder(negatives, k=k, seed=cfg.seed + 1, max_passage_chars=chars).build(test_t, all_kinds=True)
     log.info("contexts: train %s, test %d examples (%d questions)", builder.stats.built, len(test), len(test_t))
     # Prompts are fitted to max_length (minus room for the answer) by the documented truncation rule.
     from transformers import AutoTokenizer

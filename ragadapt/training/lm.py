@@ -75,3 +75,12 @@ def train_lm(cfg: LMConfig, method: str = "sft"):
                 model = model.get_base_model() if hasattr(model, "get_base_model") else model
     final = save_final(model, tokenizer, out, cfg, method, {"data_stats": stats.__dict__})
     return finish(out, final, step, stats.__dict__)
+
+
+def train_cpt(cfg: LMConfig):
+    """Continued pre-training (text examples; chat examples train on every non-markup token)."""
+    return train_lm(cfg, "cpt")
+
+
+def train_sft(cfg: LMConfig):
+    return train_lm(cfg, "sft")

@@ -73,3 +73,11 @@ def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factor
     step = run(trainer, cfg, out, out / METRICS)
     final = save_final(trainer.model, tokenizer, out, cfg, method)
     return finish(out, final, step)
+
+
+def train_grpo(cfg: RLConfig):
+    return train_rl(cfg, "grpo")
+
+
+def train_rloo(cfg: RLConfig):
+    return train_rl(cfg, "rloo")

@@ -51,7 +51,7 @@ def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_genera
 
     before = {k: v.clone() for k, v in tiny_generator.model.state_dict().items()}
     cfg = from_dict(ContextualConfig, {
-        "model": str(tiny_generator_dir), "output_dir": str(tmp_path / "ctx"), "corpus": "wiki",
+        "model": str(tiny_generator_dir), "system": None, "output_dir": str(tmp_path / "ctx"), "corpus": "wiki",
         "max_documents": 300, "max_train": 48, "max_test": 4, "max_length": 256, "max_passage_chars": 200,
         "freeze": ["model.layers.0.*"], "judge": str(tiny_generator_dir), "general_texts": 4, "dpo": True,
         "trainer": {"max_steps": 6, "learning_rate": 3e-3, "logging_steps": 1},

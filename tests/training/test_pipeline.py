@@ -1,0 +1,115 @@
+"""`ragadapt train pipeline` on tiny models: every routine, each from the previous stage's system.
+
+Each stage's system holds every component; only the adapted component's checksum changes; the next stage
+scores with the previous stage's generator; a moved system loads; a rerun reuses finished stages and reruns a
+stage whose config changed (and the stages after it)."""
+
+import json
+import shutil
+
+import pytest
+
+
+def _components(system_dir):
+    return json.loads((system_dir / "manifest.json").read_text())["components"]
+
+
+@pytest.fixture
+def tiny_system(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+    from ragadapt.system import RAGSystem
+
+    path = tmp_path / "base"
+    system = RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=40, device="cpu",
+                             bm25=False, show_progress=False)
+    system.generator_ref = str(tiny_generator_dir)  # stored inside the system
+    system.save(path)
+    return path
+
+
+def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3e-3):
+    from ragadapt.training import PipelineConfig
+    from ragadapt.training.config import from_dict
+
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "What is the Sun?", "answers": ["star"]}) + "\n" +
+                  json.dumps({"question": "What is water?", "answers": ["liquid"]}) + "\n")
+    fast = {"logging_steps": 1, "save_steps": 1000}
+    stages = [
+        {"name": "contextual", "method": "generator-contextual", "fields": {
+            "max_documents": 300, "max_train": 16, "max_test": 2, "max_length": 256, "max_passage_chars": 200,
+            "evaluate": False, "trainer": {"max_steps": 2, "learning_rate": 3e-3, **fast}}},
+        {"name": "retriever", "method": "retriever-replug", "fields": {
+            "max_train": 24, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 0, "dev_set": None,
+            "scorer_dtype": "fp32", "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 8,
+                                                "learning_rate": 3e-3, **fast}}},
+        {"name": "reranker", "method": "reranker", "fields": {
+            "base": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4, "max_answer_eval": 0,
+            "dev_set": None, "max_length": 96, "scorer_dtype": "fp32", "evaluate": False,
+            "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 4, "learning_rate": 5e-3, **fast}}},
+        {"name": "bridge", "method": "bridge", "fields": {
+            "model": str(tiny_generator_dir), "max_train": 8, "max_test": 2, "k": 3, "silver_max_len": 1,
+            "passage_tokens": 16, "max_length": 384, "max_answer_eval": 2, "dev_set": None, "rl": False,
+            "evaluate": False, "scorer_dtype": "fp32",
+            "sft_trainer": {"max_steps": 2, "learning_rate": bridge_lr, **fast}}},
+        {"name": "agent", "method": "agent", "fields": {
+            "recipe": "template", "max_train": 24, "warmup_examples": 20, "max_test": 2, "k": 10, "max_steps": 1,
+            "snippet_words": 12, "max_new_tokens": 8, "evaluate": False,
+            "warmup_trainer": {"max_steps": 2, "learning_rate": 1e-2, **fast},
+            "trainer": {"max_steps": 1, "num_generations": 2, "per_device_train_batch_size": 2, **fast}}},
+    ]
+    return from_dict(PipelineConfig, {"system": str(system), "output_dir": str(tmp_path / "pipe"), "stages": stages,
+                                      "eval_sets": {"qa": str(qa)}, "max_eval": 2, "ks": [1, 2],
+                                      "faithfulness_max": 5})
+
+
+ADAPTS = {"contextual": "generator", "retriever": "retriever", "reranker": "reranker", "bridge": "bridge",
+          "agent": "generator"}
+
+
+def test_pipeline_chains_every_routine(tmp_path, tiny_system, tiny_embedder_dir, tiny_generator_dir):
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.compose import generator_tag
+    from ragadapt.training.pipeline import run_pipeline
+
+    cfg = _config(tmp_path, tiny_system, tiny_embedder_dir, tiny_generator_dir)
+    result = run_pipeline(cfg)
+    pipe = tmp_path / "pipe"
+    previous = _components(tiny_system)
+    for n, name in enumerate(ADAPTS, start=1):
+        system_dir = pipe / f"{n:02d}-{name}" / "system"
+        parts = _components(system_dir)
+        assert {"retriever", "generator"} <= set(parts)  # nothing is dropped on the way
+        for component, part in parts.items():
+            if component == ADAPTS[name]:
+                assert part["checksum"] != previous.get(component, {}).get("checksum"), (name, component)
+                assert part["provenance"]["run"] == str(pipe / f"{n:02d}-{name}")
+            else:  # carried over byte for byte
+                assert part["checksum"] == previous[component]["checksum"], (name, component)
+        previous = parts
+    assert set(_components(result.system_dir)) == {"retriever", "reranker", "bridge", "generator"}
+    # the retriever stage scored with the contextual stage's generator, not the base one
+    report = json.loads((pipe / "02-retriever" / "report.json").read_text())
+    assert report["scorer"] == str(pipe / "01-contextual" / "system" / "generator")
+    assert generator_tag(report["scorer"]) != generator_tag(str(tiny_system / "generator"))
+    comparison = json.loads((pipe / "report.json").read_text())["systems"]
+    assert list(comparison) == ["base"] + [f"{n:02d} {name}" for n, name in enumerate(ADAPTS, start=1)]
+    assert all(row["qa"]["n"] == 2 and "answerable_contains" in row["faithfulness"] for row in comparison.values())
+    assert "| base | qa | 2 |" in (pipe / "report.md").read_text()
+    # a system moved elsewhere still loads (no absolute paths inside)
+    moved = tmp_path / "moved"
+    shutil.copytree(result.system_dir, moved)
+    loaded = RAGSystem.load(moved, device="cpu")
+    assert loaded.reranker is not None and loaded.bridge is not None and loaded.generator is not None
+
+    # a rerun reuses every finished stage
+    cfg.evaluate = False
+    again = run_pipeline(cfg)
+    assert again.global_step == 0 and again.system_dir == result.system_dir
+    # a stage whose config changed runs again, and so do the stages after it; the ones before are reused
+    changed = _config(tmp_path, tiny_system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=1e-3)
+    changed.evaluate = False
+    stamp = {n: (pipe / f"{i:02d}-{n}" / "stage.json").stat().st_mtime_ns for i, n in enumerate(ADAPTS, start=1)}
+    third = run_pipeline(changed)
+    assert third.global_step > 0
+    after = {n: (pipe / f"{i:02d}-{n}" / "stage.json").stat().st_mtime_ns for i, n in enumerate(ADAPTS, start=1)}
+    assert [after[n] != stamp[n] for n in ADAPTS] == [False, False, False, True, True]
