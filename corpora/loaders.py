@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ragadapt.errors import DataFormatError, EmptyCorpusError
 from ragadapt.jsonl import iter_jsonl
+from ragadapt.text import valid_utf8
 from ragadapt.types import Document
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class LoadReport:
     empty: int = 0
     not_utf8: int = 0
     duplicate_ids: int = 0
+    unsupported_files: int = 0
     examples: list[str] = field(default_factory=list)  # a few skipped locations, for the log
 
     def skip(self, kind: str, where: str, strict: bool, detail: str = "") -> None:
@@ -44,17 +46,19 @@ class LoadReport:
 
     @property
     def skipped(self) -> int:
-        return self.empty + self.not_utf8 + self.duplicate_ids
+        return self.empty + self.not_utf8 + self.duplicate_ids + self.unsupported_files
 
     def summary(self) -> str:
         parts = [f"{self.loaded} documents from {self.source}"]
-        for name in ("empty", "not_utf8", "duplicate_ids"):
+        for name in ("empty", "not_utf8", "duplicate_ids", "unsupported_files"):
             if getattr(self, name):
                 parts.append(f"skipped {getattr(self, name)} {name.replace('_', ' ')}")
         return ", ".join(parts)
 
 
-_MESSAGES = {"empty": "empty document", "not_utf8": "not valid UTF-8", "duplicate_ids": "duplicate id"}
+_MESSAGES = {"empty": "empty document", "not_utf8": "not valid UTF-8 (a lone surrogate or undecodable bytes)",
+             "duplicate_ids": "duplicate id",
+             "unsupported_files": f"not a text file (folders are read for {', '.join(TEXT_SUFFIXES)})"}
 
 
 class _Dedup:
@@ -82,7 +86,7 @@ def _field(record: dict, name: str, path: str, line: int, required: bool) -> str
         if required:
             raise DataFormatError(f"missing required field; got fields {sorted(record)}", path=path, line=line, field=name)
         return ""
-    if not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise DataFormatError(f"expected a string, got {type(value).__name__}", path=path, line=line, field=name)
     return str(value)
 
@@ -94,7 +98,14 @@ def load_jsonl(path: str | Path, report: LoadReport | None = None, strict: bool 
     report.source = str(path)
     dedup = _Dedup(report, strict)
     for lineno, record in iter_jsonl(path, lambda n: report.skip("not_utf8", f"{path}:{n}", strict)):
+        where = f"{path}:{lineno}"
+        if record.get("text") is not None and not isinstance(record["text"], str):  # 12345 or true is no text
+            raise DataFormatError(f"expected a string, got {type(record['text']).__name__} {record['text']!r:.40}",
+                                  path=str(path), line=lineno, field="text")
         text = _field(record, "text", str(path), lineno, required=True)
+        if not all(valid_utf8(str(record.get(k, ""))) for k in ("text", "title", "id")):
+            report.skip("not_utf8", where, strict)
+            continue
         doc_id = _field(record, "id", str(path), lineno, required=False) or f"{path.name}:{lineno}"
         title = _field(record, "title", str(path), lineno, required=False)
         doc = Document(id=doc_id, text=text, title=title, source=str(path))
@@ -113,7 +124,11 @@ def load_folder(path: str | Path, report: LoadReport | None = None, strict: bool
     report = report if report is not None else LoadReport()
     report.source = str(root)
     dedup = _Dedup(report, strict)
-    for file in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES):
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    for file in files:
+        if file.suffix.lower() not in TEXT_SUFFIXES:
+            report.skip("unsupported_files", str(file), strict)
+            continue
         rel = file.relative_to(root).as_posix()
         try:
             text = file.read_bytes().decode("utf-8")
@@ -144,7 +159,13 @@ def load_hf_dataset(
     if p.is_dir() and ((p / "dataset_info.json").exists() or (p / "dataset_dict.json").exists()):
         ds = datasets.load_from_disk(str(p))
     else:
-        ds = datasets.load_dataset(name_or_path, split=split)
+        try:
+            ds = datasets.load_dataset(name_or_path, split=split)
+        except Exception as e:  # offline, unknown name, no access: datasets raises many types; one line says what to do
+            raise DataFormatError(
+                f"could not load the dataset from the hub ({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
+                "without a network, save it once with `datasets.Dataset.save_to_disk(DIR)` and give DIR instead",
+                path=f"hf:{name_or_path}") from e
     if isinstance(ds, datasets.DatasetDict):
         if split not in ds:
             raise DataFormatError(f"no split {split!r}; splits are {list(ds)}", path=name_or_path)

@@ -167,7 +167,9 @@ class RAGSystem:
         return RAGPrompt(system=self.config.system_prompt, max_prompt_tokens=self.config.max_prompt_tokens)
 
     def answer(self, questions: str | Sequence[str], k: int | None = None) -> list[Answer]:
-        questions = [questions] if isinstance(questions, str) else list(questions)
+        from ragadapt.text import clean_text
+
+        questions = [clean_text(q) for q in ([questions] if isinstance(questions, str) else list(questions))]
         self._check_k(k)
         fetch = self.config.fetch_k if self.bridge is not None else (k or self.config.k)
         return self.answer_from_hits(questions, self.retrieve(questions, fetch), k)
@@ -181,7 +183,16 @@ class RAGSystem:
         prompts = [template.messages(q, h, self.generator.count_tokens) for q, h in zip(questions, chosen)]
         texts = self.generator.generate(prompts, max_new_tokens=self.config.max_new_tokens,
                                         batch_size=self.config.batch_size)
+        texts = [self._ended(t) for t in texts]
         return [Answer(q, t, h) for q, t, h in zip(questions, texts, chosen)]
+
+    def _ended(self, text: str) -> str:
+        """A reply that used every allowed token was cut by the limit: end it at a sentence boundary."""
+        from ragadapt.text import end_at_boundary
+
+        if text and self.generator.count_tokens(text) >= self.config.max_new_tokens - 1:
+            return end_at_boundary(text)
+        return text
 
     # ---- freezing -------------------------------------------------------------------------------
     def components(self) -> dict[str, object]:

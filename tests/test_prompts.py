@@ -36,3 +36,10 @@ def test_fit_cuts_an_overlong_question():
     q, kept = prompt.fit(" ".join(["q"] * 100), [("A", "short passage")], count_words)
     assert count_words(q) == 20
     assert count_words(prompt.user_message(q, kept)) <= 40
+
+
+def test_a_reply_cut_by_the_token_limit_ends_at_a_boundary():
+    from ragadapt.text import end_at_boundary
+
+    assert end_at_boundary("Paris is the capital. It lies on the Se") == "Paris is the capital."
+    assert end_at_boundary("The painter Georges Seu") == "The painter Georges…"

@@ -54,6 +54,9 @@ def add_parser(sub) -> None:
         m.add_argument("overrides", nargs="*", metavar="key=value",
                        help="override config fields, dotted for nesting: trainer.learning_rate=1e-5 lora.r=8")
         m.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+        m.add_argument("--allow-code", action="store_true",
+                       help="allow `module:function` entries (rewards, tools) to import and run that code; a config "
+                            "from someone else that names functions is code")
 
 
 def run(args) -> int:
@@ -62,7 +65,14 @@ def run(args) -> int:
     from ragadapt.training import METHODS, routine
     from ragadapt.training.config import load_config, to_dict
 
+    import os
+
+    if args.allow_code:
+        os.environ["RAGADAPT_ALLOW_CODE"] = "1"
+    from ragadapt.training.validate import check_config
+
     cfg = load_config(METHODS[args.method][0], args.config, args.overrides)
+    check_config(args.method, cfg)  # trainer fields and integrations, before any model loads
     if args.print_config:
         print(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         return 0

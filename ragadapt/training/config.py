@@ -29,8 +29,9 @@ def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclas
 class Source:
     """One dataset of a mixture, or a weighted group of sources (nested mixtures)."""
 
-    path: str = _help("a .jsonl file, a saved `datasets` folder, hf:NAME, `wiki` (bundled Wikipedia as text) "
-                      "or `pydoc` (the Python docs shipped with Python, as text)", "")
+    path: str = _help("a .jsonl file, a saved `datasets` folder, hf:NAME, `wiki` (bundled Wikipedia as text), "
+                      "`pydoc` (the Python docs shipped with Python, as text), or examples made from the bundled "
+                      "corpus: `wiki-qa` (chat), `wiki-qa-pairs` (DPO), `wiki-qa-prompts` (GRPO/RLOO)", "")
     weight: float = _help("sampling weight within its group (in examples)", 1.0)
     split: str = _help("split of a datasets folder / hub dataset", "train")
     limit: int | None = _help("use only the first N examples", None)
@@ -173,6 +174,8 @@ def _build(tp: Any, value: Any, where: str) -> Any:
             return None
         return _build(args[0], value, where) if len(args) == 1 else value
     if dataclasses.is_dataclass(tp):
+        if tp is Source and isinstance(value, str):  # `data=path.jsonl`: a one-source mixture
+            value = {"path": value}
         if not isinstance(value, dict):
             raise DataFormatError(f"expected a mapping for {tp.__name__}, got {type(value).__name__}", field=where)
         return from_dict(tp, value, where)
@@ -200,13 +203,26 @@ def from_dict(cls, data: dict, where: str = ""):
 
 
 def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+    """Set `a.b.c` (mappings) or `stages.0.name` (a list index) in `data`."""
     keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
+    node: Any = data
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise DataFormatError(f"cannot set {dotted!r}: {key!r} is not an index of a list of {len(node)}",
+                                      field=dotted)
+            if last:
+                node[int(key)] = value
+            else:
+                node = node[int(key)]
+            continue
         if not isinstance(node, dict):
-            raise DataFormatError(f"cannot set {dotted!r}: {key!r} is not a mapping", field=dotted)
-    node[keys[-1]] = value
+            raise DataFormatError(f"cannot set {dotted!r}: {keys[i - 1]!r} is not a mapping", field=dotted)
+        if last:
+            node[key] = value
+        else:
+            node = node.setdefault(key, {})
 
 
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
@@ -231,32 +247,87 @@ def merge(base: dict, update: dict) -> dict:
     return out
 
 
-def load_config(cls, path: str | Path | None = None, overrides: list[str] = (), values: dict | None = None):
-    """YAML file (optional), then `values` (a mapping merged over it), then `key.sub=value` overrides (values
-    parsed as YAML) -> dataclass `cls`."""
+def _yaml_loader():
+    """yaml.SafeLoader that refuses a key given twice in one mapping (YAML keeps the last one silently)."""
     import yaml
 
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+        seen = set()
+        for key, (knode, _) in zip(keys, node.value):
+            if key in seen:
+                raise DataFormatError(f"key {key!r} is given twice (line {knode.start_mark.line + 1}); keep one",
+                                      line=knode.start_mark.line + 1, field=str(key))
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return StrictLoader
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML config file as a mapping; every way it can be unreadable is one line naming the file."""
+    import yaml
+
+    if not path.is_file():
+        raise DataFormatError("no such config file", path=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataFormatError("not a text file (a YAML config is UTF-8 text)", path=str(path)) from e
+    try:
+        data = yaml.load(text, Loader=_yaml_loader()) or {}  # noqa: S506 - a SafeLoader subclass
+    except DataFormatError as e:
+        raise DataFormatError(str(e), path=str(path)) from e
+    except yaml.YAMLError as e:
+        raise DataFormatError(f"invalid YAML ({str(e).splitlines()[0]})", path=str(path)) from e
+    except RecursionError as e:
+        raise DataFormatError("the YAML refers to itself (a recursive anchor); write the values out", path=str(path)) from e
+    if not isinstance(data, dict):
+        raise DataFormatError("the config must be a mapping", path=str(path))
+    return data
+
+
+def _parse_value(raw: str, item: str):
+    import yaml
+
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise DataFormatError(f"override {item!r}: the value is not valid YAML ({str(e).splitlines()[0]})") from e
+
+
+def load_config(cls, path: str | Path | None = None, overrides: list[str] = (), values: dict | None = None):
+    """YAML file (optional), then `values` (a mapping merged over it), then `key.sub=value` overrides (values
+    parsed as YAML) -> dataclass `cls`. An error in the file names the file; one in an override names the
+    override."""
     data: dict = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise DataFormatError("no such config file", path=str(path))
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise DataFormatError(f"invalid YAML ({e})", path=str(path)) from e
-        if not isinstance(data, dict):
-            raise DataFormatError("the config must be a mapping", path=str(path))
+        data = read_yaml(path)
     data = merge(data, values or {})
+    try:
+        base = from_dict(cls, _numbers(data))
+    except (DataFormatError, RecursionError) as e:
+        raise DataFormatError(str(e) if isinstance(e, DataFormatError) else "the config refers to itself",
+                              path=str(path) if path else None) from e
+    if not overrides:
+        return base
     for item in overrides:
         if "=" not in item:
             raise DataFormatError(f"override {item!r} is not key=value")
         key, raw = item.split("=", 1)
-        _set_dotted(data, key.strip(), yaml.safe_load(raw))
-    try:
-        return from_dict(cls, _numbers(data))
-    except DataFormatError as e:
-        raise DataFormatError(str(e), path=str(path) if path else None) from e
+        if not key.strip():
+            raise DataFormatError(f"override {item!r} has no key")
+        _set_dotted(data, key.strip(), _parse_value(raw, item))
+        try:
+            from_dict(cls, _numbers(data))
+        except DataFormatError as e:
+            raise DataFormatError(f"override {item!r}: {e}") from e
+    return from_dict(cls, _numbers(data))
 
 
 def to_dict(config) -> dict:

@@ -18,12 +18,49 @@ from ragadapt.training.config import Source
 log = logging.getLogger(__name__)
 
 
+WIKI_QA = {"wiki-qa": "chat", "wiki-qa-pairs": "pairs", "wiki-qa-prompts": "prompts"}
+
+
+def wiki_qa_rows(shape: str, limit: int | None = None) -> list[dict]:
+    """Examples made at run time from the bundled corpus (its text is not copied into this repository), in the
+    RAG prompt the system serves: `chat` (passage + question -> the answer span), `pairs` (chosen: the answer;
+    rejected: the answer of another question of the same kind) and `prompts` (for GRPO/RLOO: prompt + answers)."""
+    import random
+
+    from ragadapt.corpora.qa_recipes import template_qa
+    from ragadapt.corpora.wiki import load_wiki
+    from ragadapt.prompts import RAGPrompt
+    from ragadapt.types import Hit, Passage
+
+    passages = [Passage(id=f"{d.id}#0", text=d.text[:700], title=d.title, doc_id=d.id) for d in load_wiki(limit=1500)]
+    triples = template_qa(passages)
+    random.Random(0).shuffle(triples)
+    triples = triples[: limit or len(triples)]
+    prompt = RAGPrompt()
+    rows = []
+    for i, t in enumerate(triples):
+        messages = prompt.messages(t.question, [Hit(t.passage, 1.0, 0)])
+        if shape == "chat":
+            rows.append({"messages": messages + [{"role": "assistant", "content": t.answer}]})
+        elif shape == "prompts":
+            rows.append({"prompt": messages, "answers": [t.answer]})
+        else:
+            other = next((u.answer for u in triples[i + 1:] + triples[:i] if u.kind == t.kind and u.answer != t.answer),
+                         "I don't know.")
+            rows.append({"prompt": messages, "chosen": [{"role": "assistant", "content": t.answer}],
+                         "rejected": [{"role": "assistant", "content": other}]})
+    return rows
+
+
 def _load_one(source: Source):
     """One leaf source as a Dataset."""
     import datasets
+    from pathlib import Path
 
     path = source.path
-    if path in ("wiki", "wikipedia"):
+    if path in WIKI_QA:
+        ds = datasets.Dataset.from_list(wiki_qa_rows(WIKI_QA[path], source.limit))
+    elif path in ("wiki", "wikipedia"):
         from ragadapt.corpora.wiki import load_wiki
 
         rows = [{"text": f"{d.title}\n{d.text}"} for d in load_wiki(limit=source.limit)]
@@ -33,7 +70,12 @@ def _load_one(source: Source):
 
         ds = datasets.Dataset.from_list([{"text": t} for _, t in sorted(topics.items())])
     elif path.startswith("hf:"):
-        ds = datasets.load_dataset(path[3:], split=source.split)
+        try:
+            ds = datasets.load_dataset(path[3:], split=source.split)
+        except Exception as e:  # offline, unknown name, no access: one line that says what to do
+            raise DataFormatError(f"could not load the dataset from the hub ({type(e).__name__}: "
+                                  f"{str(e).splitlines()[0][:160]}); without a network, save it once with "
+                                  "`save_to_disk(DIR)` and give DIR instead", path=path) from e
     elif path.endswith((".jsonl", ".json")):
         from ragadapt.jsonl import iter_jsonl
 
@@ -41,6 +83,10 @@ def _load_one(source: Source):
         if not rows:
             raise EmptyCorpusError(f"{path}: no examples")
         ds = datasets.Dataset.from_list(rows)
+    elif not Path(path).is_dir():
+        raise DataFormatError("no such data source: give a .jsonl file, a folder saved with `datasets`, hf:NAME, "
+                              f"wiki or pydoc (text), or {', '.join(WIKI_QA)} (examples made from the bundled corpus)",
+                              path=path, field="data")
     else:
         loaded = datasets.load_from_disk(path)
         ds = loaded[source.split] if isinstance(loaded, datasets.DatasetDict) else loaded

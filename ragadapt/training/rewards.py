@@ -62,9 +62,19 @@ REWARDS: dict[str, RewardFn] = {"em": em_reward, "f1": f1_reward, "contains": co
                                 "format": format_reward_for()}
 
 
+ALLOW_CODE_ENV = "RAGADAPT_ALLOW_CODE"
+
+
 def import_function(name: str, field: str) -> Callable:
-    """`package.module:function` -> the function (for user rewards and tools named in YAML)."""
+    """`package.module:function` -> the function (for user rewards and tools named in YAML). Importing runs the
+    module's code, so a config from someone else is code: it is refused unless code is allowed
+    (`ragadapt train ... --allow-code`, or RAGADAPT_ALLOW_CODE=1)."""
+    import os
+
     module, _, attr = name.partition(":")
+    if os.environ.get(ALLOW_CODE_ENV) != "1":
+        raise DataFormatError(f"{name!r} imports and runs code from module {module!r}; a config is code when it "
+                              "names functions: check the module, then pass --allow-code", field=field)
     try:
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError, ValueError) as e:

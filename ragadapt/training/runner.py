@@ -43,8 +43,9 @@ class TrainResult:
         return self.final_dir
 
     def summary(self, method: str) -> str:
-        where = f"system: {self.system_dir} (adapted component: {self.component_dir})" if self.system_dir else \
-            f"model: {self.component_dir}"
+        where = f"system: {self.system_dir} (adapted component: {self.component_dir})" if self.system_dir else (
+            f"model: {self.component_dir} (try it in a system: ragadapt ask runs/wiki --generator "
+            f"{self.component_dir} \"...\")")
         return (f"{method}: {self.global_step} steps; {where}" + (f"; loss curve: {self.plot}" if self.plot else ""))
 
 
@@ -75,6 +76,10 @@ def _device_fields(fields: set[str]) -> dict[str, Any]:
     out = {"use_cpu": not cuda, "bf16": cuda and torch.cuda.is_bf16_supported()}
     if "fp16" in fields:
         out["fp16"] = False
+    if not cuda:  # recomputing activations saves GPU memory; on a CPU it only costs time (measured ~2x per step)
+        for name in ("gradient_checkpointing", "activation_checkpointing"):
+            if name in fields:
+                out[name] = False
     return out
 
 

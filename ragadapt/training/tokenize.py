@@ -31,9 +31,13 @@ IGNORE = -100
 _WARNED_NO_TEMPLATE: set[int] = set()
 
 
-def to_messages(example: dict) -> list[dict[str, str]]:
+def to_messages(example: dict, where: str = "data") -> list[dict[str, str]]:
     if "messages" in example and example["messages"] is not None:
         messages = example["messages"]
+    elif example.get("prompt") is None or example.get("completion") is None:
+        present = sorted(k for k, v in example.items() if v is not None)
+        raise DataFormatError(f"a row has neither `messages` nor both `prompt` and `completion` (it has {present}); "
+                              "one file must use one shape per row, and every row needs one of them", path=where)
     else:
         prompt, completion = example["prompt"], example["completion"]
         messages = (prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]) + \
@@ -109,13 +113,14 @@ def chat_labels(tokenizer, messages, masking: str, context: list[str] | None = N
 @dataclass
 class PrepareStats:
     examples: int = 0
-    rows: int = 0
+    rows: int = 0  # tokenized sequences (a long text example becomes several); packing fills rows from them later
     truncated: int = 0
     dropped: int = 0
 
     def summary(self) -> str:
-        return (f"{self.examples} examples -> {self.rows} rows; {self.truncated} truncated to max_length, "
-                f"{self.dropped} dropped (no trained token left)")
+        return (f"{self.examples} examples -> {self.rows} sequences (long texts split at max_length; packing then "
+                f"fills rows with them); {self.truncated} truncated to max_length, {self.dropped} dropped (no trained "
+                "token left)")
 
 
 def tokenize_dataset(ds, tokenizer, max_length: int, masking: str = "assistant", mask_context: bool = False,
@@ -147,7 +152,8 @@ def tokenize_dataset(ds, tokenizer, max_length: int, masking: str = "assistant",
         n = len(next(iter(batch.values())))
         for i in range(n):
             example = {k: batch[k][i] for k in batch}
-            ids, labels = chat_labels(tokenizer, to_messages(example), masking, example.get("context"), mask_context)
+            ids, labels = chat_labels(tokenizer, to_messages(example, where), masking, example.get("context"),
+                                      mask_context)
             truncated = len(ids) > max_length
             ids, labels = ids[:max_length], labels[:max_length]
             out["input_ids"].append(ids)

@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ragadapt.corpora import LoadReport, load_corpus, load_folder, load_hf_dataset, load_jsonl
 from ragadapt.errors import DataFormatError, EmptyCorpusError
@@ -93,3 +95,62 @@ def test_load_corpus_errors(tmp_path):
 def test_load_corpus_limit(jsonl_corpus):
     docs, _ = load_corpus(str(jsonl_corpus), limit=3)
     assert len(docs) == 3
+
+
+def test_inputs_that_are_not_text_are_skipped_and_counted_or_refused(tmp_path):
+    import json
+
+    from ragadapt.corpora.loaders import LoadReport, load_folder, load_jsonl
+    from ragadapt.errors import DataFormatError
+
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join([json.dumps({"id": "a", "text": "fine text"}), '{"id": "b", "text": "bad \\ud800 here"}'])
+                    + "\n")
+    report = LoadReport()
+    assert [d.id for d in load_jsonl(path, report)] == ["a"] and report.not_utf8 == 1  # skipped and counted
+    with pytest.raises(DataFormatError, match=r"c.jsonl:2: not valid UTF-8"):
+        list(load_jsonl(path, strict=True))
+    for value in (12345, True):  # not a passage's text: malformed, with or without --strict
+        (tmp_path / "n.jsonl").write_text(json.dumps({"id": "c", "text": value}) + "\n")
+        with pytest.raises(DataFormatError, match=r"n.jsonl:1: expected a string, got (int|bool)"):
+            list(load_jsonl(tmp_path / "n.jsonl"))
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\nhello")
+    (folder / "b.pdf").write_bytes(b"%PDF-1.4")
+    (folder / "c.json").write_text("{}")
+    report = LoadReport()
+    assert [d.id for d in load_folder(folder, report)] == ["a.md"]
+    assert report.unsupported_files == 2 and "unsupported files" in report.summary()
+    with pytest.raises(DataFormatError, match="b.pdf: not a text file"):
+        list(load_folder(folder, strict=True))
+
+
+def test_a_hub_dataset_without_network_is_one_line(monkeypatch):
+    from ragadapt.corpora.loaders import load_corpus
+    from ragadapt.errors import DataFormatError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataFormatError, match=r"hf:nobody/nothing: could not load the dataset .*save_to_disk"):
+        load_corpus("hf:nobody/nothing")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(st.text(max_size=40), st.binary(max_size=20).map(lambda b: b.decode("latin-1")),
+                                st.dictionaries(st.sampled_from(["id", "title", "text", "x"]),
+                                                st.one_of(st.none(), st.integers(), st.booleans(),
+                                                          st.text(max_size=20), st.lists(st.integers(), max_size=2)),
+                                                max_size=4).map(lambda d: __import__("json").dumps(d))),
+                      min_size=1, max_size=6))
+def test_fuzzed_jsonl_corpora_load_or_fail_with_one_named_line(tmp_path, lines):
+    from ragadapt.corpora.loaders import load_corpus
+    from ragadapt.errors import RagadaptError
+
+    path = tmp_path / "fuzz.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    try:
+        docs, _ = load_corpus(str(path))
+    except RagadaptError as e:
+        assert "fuzz.jsonl" in str(e) and "\n" not in str(e).strip()
+    else:
+        assert all(isinstance(d.text, str) and d.text.encode("utf-8") for d in docs)

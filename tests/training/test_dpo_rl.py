@@ -81,7 +81,8 @@ def short_answer_reward(prompts, completions, **columns):
 
 
 @pytest.mark.parametrize("method", ["grpo", "rloo"])
-def test_rl_reward_rises(tmp_path, tiny_generator_dir, method):
+def test_rl_reward_rises(tmp_path, tiny_generator_dir, method, monkeypatch):
+    monkeypatch.setenv("RAGADAPT_ALLOW_CODE", "1")  # the config names a reward function of this module
     from ragadapt.training.rl import train_rl
 
     rows = [{"prompt": [{"role": "user", "content": f"What color is the {k}?"}], "answer": v} for k, v in COLORS.items()] * 8
@@ -128,7 +129,7 @@ def lookup(city: str) -> str:
     return f"{city} is in France"
 
 
-def test_tools_need_a_parseable_chat_template(tmp_path, tiny_generator_dir):
+def test_tools_need_a_parseable_chat_template(tmp_path, tiny_generator_dir, monkeypatch):
     from ragadapt.errors import DataFormatError
     from ragadapt.training.rl import train_rl
 
@@ -137,5 +138,8 @@ def test_tools_need_a_parseable_chat_template(tmp_path, tiny_generator_dir):
     cfg = from_dict(RLConfig, {"model": str(tiny_generator_dir), "output_dir": str(tmp_path / "t"),
                                "data": [{"path": data}], "tools": [f"{__name__}:lookup"],
                                "trainer": {"max_steps": 1, "num_generations": 4, "per_device_train_batch_size": 4}})
+    with pytest.raises(DataFormatError, match="imports and runs code .* pass --allow-code"):
+        train_rl(cfg, "grpo")  # a config that names functions is code: refused unless allowed
+    monkeypatch.setenv("RAGADAPT_ALLOW_CODE", "1")
     with pytest.raises(DataFormatError, match="tool rollouts need a chat template TRL can parse"):
         train_rl(cfg, "grpo")

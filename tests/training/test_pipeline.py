@@ -52,8 +52,10 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
             "evaluate": False, "scorer_dtype": "fp32",
             "sft_trainer": {"max_steps": 2, "learning_rate": bridge_lr, **fast}}},
         {"name": "agent", "method": "agent", "fields": {
-            "recipe": "template", "max_train": 24, "warmup_examples": 20, "max_test": 2, "k": 10, "max_steps": 1,
-            "snippet_words": 12, "max_new_tokens": 8, "evaluate": False,
+            # many warm-up questions and wide searches: the tiny random retriever must show some answer, so that
+            # expert episodes exist and the warm-up changes the policy
+            "recipe": "template", "max_train": 60, "warmup_examples": 56, "max_test": 2, "k": 12, "max_steps": 1,
+            "snippet_words": 48, "max_new_tokens": 8, "evaluate": False,
             "warmup_trainer": {"max_steps": 2, "learning_rate": 1e-2, **fast},
             "trainer": {"max_steps": 1, "num_generations": 2, "per_device_train_batch_size": 2, **fast}}},
     ]
