@@ -114,6 +114,9 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     passages = corpus_passages(cfg)
     triples = make_triples(cfg, passages)
     train_t, test_t = split_by_document(triples, cfg.test_fraction, cfg.seed)
+    from ragadapt.corpora.wiki_qa import decontaminate
+
+    train_t, _ = decontaminate(train_t, lambda t: [t.passage.doc_id])
     rng = random.Random(cfg.seed)
     rng.shuffle(train_t)
     rng.shuffle(test_t)

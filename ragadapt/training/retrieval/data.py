@@ -59,9 +59,10 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
     train_path, test_path = out_dir / "data" / "train.jsonl", out_dir / "data" / "test.jsonl"
     params_path = out_dir / "data" / "params.json"
     params = {"recipe": recipe, "max_train": max_train, "max_test": max_test, "test_fraction": test_fraction,
-              "seed": seed, "passages": len(retriever.store.passages)}
-    if train_path.exists() and test_path.exists() and params_path.exists() and \
-            json.loads(params_path.read_text()) == params:
+              "seed": seed, "passages": len(retriever.store.passages), "decontaminated": None}
+    saved = json.loads(params_path.read_text()) if params_path.exists() else {}
+    if train_path.exists() and test_path.exists() and \
+            {**saved, "decontaminated": None} == params and saved.get("decontaminated") is not None:
         return load_qa_jsonl(train_path), load_qa_jsonl(test_path)
     if recipe.endswith(".jsonl"):
         examples = load_qa_jsonl(recipe)
@@ -79,6 +80,11 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
     else:
         raise DataFormatError(f"unknown recipe {recipe!r}: entity, template, two-hop, a comma-separated mix "
                               "(entity,template) or a .jsonl file", field="recipe")
+    from ragadapt.corpora.wiki_qa import decontaminate
+
+    train, removed = decontaminate(train, lambda e: e.gold_doc_ids or [e.id])
+    test, _ = decontaminate(test, lambda e: e.gold_doc_ids or [e.id], "held-out questions")
+    params["decontaminated"] = removed
     rng = random.Random(seed)
     rng.shuffle(train)
     rng.shuffle(test)

@@ -20,11 +20,12 @@ def dev_examples(dev_set: str | None):
 
     if not dev_set:
         return []
-    if dev_set == "bundled":
-        from ragadapt.corpora.wiki_qa import default_qa_path
+    from ragadapt.corpora.wiki_qa import default_qa_path, parse_name
 
+    if dev_set == "bundled":
         dev_set = str(default_qa_path())
-    return load_qa_jsonl(dev_set)
+    named = parse_name(dev_set)  # dev-select / dev-test (:1 or :2 for one- or two-hop only)
+    return named if named is not None else load_qa_jsonl(dev_set)
 
 
 def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval: int, out_dir: Path) -> dict:
