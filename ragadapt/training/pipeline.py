@@ -14,6 +14,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ragadapt.atomic import atomic_write_text
 from ragadapt.errors import DataFormatError
@@ -32,6 +33,9 @@ class PipelineStage:
     config: str | None = _help("YAML config file of the routine (its `system` and `output_dir` are set by the "
                                "pipeline)", None)
     fields: dict = _help("fields over the config file (same keys as the routine's config)", factory=dict)
+    merge: Any = _help("interpolate the adapted component with the stage's input (WiSE-FT): a weight in [0, 1] for "
+                       "the adapted weights, or auto (chosen on `merge_dev`); null: no merge. For stages that adapt a "
+                       "component the input already has (generator, retriever)", None)
 
 
 @dataclass
@@ -54,6 +58,14 @@ class PipelineConfig:
     resume: str = _help("auto (reuse finished stages whose fingerprint matches) or never (rerun every stage)",
                         "auto")
     seed: int = _help("seed given to every stage that does not set its own", 42)
+    merge_dev: str = _help("questions that choose `merge: auto` (the hand-written dev-select set by default)",
+                           "dev-select")
+    merge_max: int = _help("dev questions answered per candidate alpha", 60)
+
+
+# what a stage's method adapts, for `merge` (a reranker or bridge has no earlier version to merge towards)
+MERGEABLE = {"cpt": "generator", "sft": "generator", "dpo": "generator", "grpo": "generator", "rloo": "generator",
+             "generator-contextual": "generator", "agent": "generator", "retriever-replug": "retriever"}
 
 
 def stage_dir(cfg: PipelineConfig, index: int, stage: PipelineStage) -> Path:
@@ -104,7 +116,11 @@ def run_pipeline(cfg: PipelineConfig):
     for index, stage in enumerate(cfg.stages, start=1):
         stage_cfg, train = stage_config(cfg, index, stage, current)
         directory = stage_dir(cfg, index, stage)
-        fp = fingerprint.make(to_dict(stage_cfg), method=stage.method)
+        if stage.merge is not None and stage.method not in MERGEABLE:
+            raise DataFormatError(f"{stage.method} adds a component the input system does not have: nothing to "
+                                  f"merge towards (merge it only for {', '.join(sorted(MERGEABLE))})",
+                                  field=f"stages[{index - 1}].merge")
+        fp = fingerprint.make(to_dict(stage_cfg), method=stage.method, merge=stage.merge)
         reused = _done(directory, fp) if cfg.resume == "auto" else None
         if reused is not None:
             log.info("stage %d (%s): finished earlier with the same config and input; reusing %s", index,
@@ -121,12 +137,33 @@ def run_pipeline(cfg: PipelineConfig):
             if result.system_dir is None:
                 raise DataFormatError(f"stage {stage.name or stage.method} wrote no system", field="stages")
             steps += result.global_step
+            record = {"method": stage.method}
             current = str(result.system_dir)
+            if stage.merge is not None:
+                current, record["merge"] = _merge(cfg, stage, Path(stage_cfg.system), result.system_dir, directory)
+            record["system"] = current
             fingerprint.check(directory / "pipeline", fp, "never")
-            atomic_write_text(directory / STAGE_DONE, json.dumps({"system": current, "method": stage.method}))
+            atomic_write_text(directory / STAGE_DONE, json.dumps(record))
         systems[f"{index:02d} {stage.name or stage.method}"] = Path(current)
     report = compare_systems(cfg, systems) if cfg.evaluate else {}
     return TrainResult(out, Path(current), steps, stats={"report": report}, system_dir=Path(current))
+
+
+def _merge(cfg: PipelineConfig, stage: PipelineStage, before: Path, after: Path, directory: Path) -> tuple[str, dict]:
+    """The stage's system with its adapted component interpolated towards the stage input's."""
+    from ragadapt.training.merge import merge_auto, merge_systems
+    from ragadapt.training.retrieval.evaluation import dev_examples
+
+    component, out = MERGEABLE[stage.method], directory / "merged-system"
+    if stage.merge == "auto":
+        _, alpha, scores = merge_auto(before, after, component, out, dev_examples(cfg.merge_dev)[: cfg.merge_max])
+        return str(out), {"alpha": alpha, "dev_scores": scores, "dev": cfg.merge_dev}
+    try:
+        alpha = float(stage.merge)
+    except (TypeError, ValueError) as e:
+        raise DataFormatError(f"must be a number in [0, 1] or auto, got {stage.merge!r}", field="merge") from e
+    merge_systems(before, after, component, alpha, out)
+    return str(out), {"alpha": alpha}
 
 
 def _faithfulness_data(cfg: PipelineConfig) -> Path | None:

@@ -8,6 +8,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 
 def _components(system_dir):
@@ -115,3 +116,29 @@ def test_pipeline_chains_every_routine(tmp_path, tiny_system, tiny_embedder_dir,
     assert third.global_step > 0
     after = {n: (pipe / f"{i:02d}-{n}" / "stage.json").stat().st_mtime_ns for i, n in enumerate(ADAPTS, start=1)}
     assert [after[n] != stamp[n] for n in ADAPTS] == [False, False, False, True, True]
+
+
+def test_a_stage_can_merge_its_component_with_its_input(tmp_path, tiny_system):
+    from safetensors.torch import load_file
+
+    from ragadapt.training import PipelineConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.pipeline import run_pipeline
+
+    stage = {"name": "sft", "method": "sft", "merge": 0.5, "fields": {
+        "data": [{"path": "wiki-qa", "limit": 16}], "max_length": 512,
+        "trainer": {"max_steps": 2, "learning_rate": 1e-2, "logging_steps": 1}}}
+    cfg = from_dict(PipelineConfig, {"system": str(tiny_system), "output_dir": str(tmp_path / "p"), "stages": [stage],
+                                     "evaluate": False})
+    result = run_pipeline(cfg)
+    stage_dir = tmp_path / "p" / "01-sft"
+    assert result.system_dir == stage_dir / "merged-system"
+    assert json.loads((stage_dir / "stage.json").read_text())["merge"] == {"alpha": 0.5}
+    weights = {name: load_file(str(d / "generator" / "model.safetensors"))
+               for name, d in (("base", tiny_system), ("adapted", stage_dir / "system"), ("merged", result.system_dir))}
+    name = next(k for k in weights["merged"] if not torch.equal(weights["base"][k], weights["adapted"][k]))
+    assert torch.equal(weights["merged"][name], torch.lerp(weights["base"][name], weights["adapted"][name], 0.5))
+    bad = from_dict(PipelineConfig, {"system": str(tiny_system), "output_dir": str(tmp_path / "q"), "evaluate": False,
+                                     "stages": [{"method": "bridge", "merge": 0.5}]})
+    with pytest.raises(Exception, match="nothing to merge towards"):
+        run_pipeline(bad)
