@@ -138,7 +138,9 @@ class ContextualConfig(LMConfig):
                                "generator is the starting model, and OUTPUT_DIR/system gets the tuned generator "
                                "(built from `corpus` when missing; null: BM25 negatives over the corpus and no "
                                "system written)", "runs/wiki")
-    recipe: str = _help("QA recipe: template (patterns) or llm (self-instruct with the model itself)", "template")
+    recipe: str = _help("QA recipe: mix (default: entity, template and facts questions by weight; see "
+                        "ragadapt.corpora.qa_mix), mix:style=weight,..., template (patterns) or llm (self-instruct "
+                        "with the model itself)", "mix")
     max_documents: int | None = _help("documents the questions are made from", 4000)
     max_train: int | None = _help("training examples (one perturbed context per question)", 1200)
     max_test: int = _help("held-out questions; each is evaluated in all five kinds of context", 40)

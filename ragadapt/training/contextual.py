@@ -84,13 +84,19 @@ def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
     stats = RecipeStats()
     if cfg.recipe == "template":
         triples = template_qa(passages, stats)
+    elif cfg.recipe == "mix" or cfg.recipe.startswith("mix:"):
+        from ragadapt.corpora.qa_mix import mixed_qa
+
+        wanted = ((cfg.max_train or 1000) + cfg.max_test) / max(0.05, 1 - cfg.test_fraction)
+        triples, _ = mixed_qa(passages, cfg.recipe, cfg.seed, stats=stats, n=int(wanted * 1.2))
     elif cfg.recipe == "llm":
         from ragadapt.generation import TransformersGenerator
 
         triples = llm_qa(TransformersGenerator.from_pretrained(cfg.model), [p for p in passages if p.id.endswith("#0")],
                          stats=stats)
     else:
-        raise DataFormatError(f"unknown recipe {cfg.recipe!r}; choose template or llm", field="recipe")
+        raise DataFormatError(f"unknown recipe {cfg.recipe!r}; choose mix, mix:style=weight,..., template or llm",
+                              field="recipe")
     log.info("%s recipe: %d triples (%d answers not in their passage skipped, rejected %s)", cfg.recipe,
              len(triples), stats.answer_not_in_passage, stats.rejected)
     return triples

@@ -58,7 +58,10 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
             "recipe": "template", "max_train": 60, "warmup_examples": 56, "max_test": 2, "k": 12, "max_steps": 1,
             "snippet_words": 48, "max_new_tokens": 8, "evaluate": False,
             "warmup_trainer": {"max_steps": 2, "learning_rate": 1e-2, **fast},
-            "trainer": {"max_steps": 1, "num_generations": 2, "per_device_train_batch_size": 2, **fast}}},
+            # decoupled weight decay moves the policy even when every episode of the random tiny model scores
+            # alike (GRPO's advantages are then 0): the test checks the plumbing, not the learning
+            "trainer": {"max_steps": 1, "num_generations": 2, "per_device_train_batch_size": 2, "learning_rate": 1e-2,
+                        "weight_decay": 0.5, **fast}}},
     ]
     return from_dict(PipelineConfig, {"system": str(system), "output_dir": str(tmp_path / "pipe"), "stages": stages,
                                       "eval_sets": {"qa": str(qa)}, "max_eval": 2, "ks": [1, 2],

@@ -30,9 +30,10 @@ class RetrieverDataConfig:
     score_cache: str | None = _help("directory of the LM-score cache; point runs that score with the same LM "
                                     "at one directory to share it (default: OUTPUT_DIR/lm_scores)", None)
     scorer_dtype: str = _help("auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32", "auto")
-    recipe: str = _help("QA recipe over the corpus: entity (questions that do not name their document; "
-                        "default), template (questions that name it), a mix `entity,template`, or a .jsonl of "
-                        "{question, answers, gold_doc_ids}", "entity")
+    recipe: str = _help("QA recipe over the corpus: mix (default: entity, template and facts questions by weight; "
+                        "mix:entity=0.5,facts=0.5 to set them; see ragadapt.corpora.qa_mix), entity (questions that "
+                        "do not name their document), template (questions that name it), `entity,template`, or a "
+                        ".jsonl of {question, answers, gold_doc_ids}", "mix")
     max_train: int = _help("training questions", 1200)
     max_test: int = _help("held-out questions (from held-out documents)", 300)
     test_fraction: float = _help("share of documents held out", 0.2)

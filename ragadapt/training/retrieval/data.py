@@ -71,6 +71,14 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
         held = set(docs[: max(1, round(len(docs) * test_fraction))])
         test = [e for e in examples if set(e.gold_doc_ids or [e.id]) & held]
         train = [e for e in examples if not set(e.gold_doc_ids or [e.id]) & held]
+    elif recipe == "mix" or recipe.startswith("mix:"):
+        from ragadapt.corpora.qa_mix import mixed_qa
+
+        triples, _ = mixed_qa(retriever.store.passages, recipe, seed,
+                              n=int((max_train + max_test) / max(0.05, 1 - test_fraction)))
+        train_t, test_t = split_by_document(triples, test_fraction, seed)
+        train, test = ([QAExample(t.question, [t.answer], id=t.id, gold_doc_ids=t.doc_ids, meta={"style": t.kind})
+                        for t in ts] for ts in (train_t, test_t))
     elif all(r.strip() in RECIPES for r in recipe.split(",")):
         stats = RecipeStats()
         triples = [t for r in recipe.split(",") for t in RECIPES[r.strip()](retriever.store.passages, stats)]
@@ -78,7 +86,8 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
         train, test = ([QAExample(t.question, [t.answer], id=t.id, gold_doc_ids=t.doc_ids) for t in ts]
                        for ts in (train_t, test_t))
     else:
-        raise DataFormatError(f"unknown recipe {recipe!r}: entity, template, two-hop, a comma-separated mix "
+        raise DataFormatError(f"unknown recipe {recipe!r}: mix (the default mixture of styles), mix:style=weight,... "
+                              "(entity, template, facts, two-hop), entity, template, two-hop, a comma-separated list "
                               "(entity,template) or a .jsonl file", field="recipe")
     from ragadapt.corpora.wiki_qa import decontaminate
 
