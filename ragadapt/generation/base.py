@@ -40,9 +40,9 @@ def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
     return text[: min(ends)] if ends else text
 
 
-def save_model_dir(model, tokenizer, directory, kind: str, **fields):
-    """The one writer of a generator directory: weights and tokenizer (transformers' safetensors format) and a
-    manifest of `kind`, atomically. Returns the directory."""
+def save_model_dir(model, tokenizer, directory, kind: str, model_card: str | None = None, **fields):
+    """The one writer of a generator directory: weights and tokenizer (transformers' safetensors format), an
+    optional model card (README.md) and a manifest of `kind`, atomically. Returns the directory."""
     from pathlib import Path
 
     from ragadapt.atomic import atomic_dir
@@ -51,5 +51,7 @@ def save_model_dir(model, tokenizer, directory, kind: str, **fields):
     with atomic_dir(directory) as tmp:
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
+        if model_card:
+            (tmp / "README.md").write_text(model_card, encoding="utf-8")
         write_manifest(tmp, kind, **fields)
     return Path(directory)

@@ -193,8 +193,23 @@ def save_final(model, tokenizer, output_dir: Path, cfg: TrainConfig, method: str
     from ragadapt.generation.hf import TransformersGenerator
 
     to_save = merged_for_saving(model, cfg.lora)
-    return save_model_dir(to_save, tokenizer, output_dir / FINAL, TransformersGenerator.kind, method=method,
-                          base_model=cfg.model, config=to_dict(cfg), **(extra or {}))
+    card = model_card(output_dir, cfg.model)
+    return save_model_dir(to_save, tokenizer, output_dir / FINAL, TransformersGenerator.kind, model_card=card,
+                          method=method, base_model=cfg.model, config=to_dict(cfg), **(extra or {}))
+
+
+def model_card(output_dir: Path, base_model: str) -> str | None:
+    """TRL writes its model card (README.md) into the run's folder at each checkpoint, naming the base model
+    "None" when the model has no hub name: it belongs with the model it describes, under the real base name."""
+    import re
+
+    card = output_dir / "README.md"
+    if not card.is_file():
+        return None
+    text = card.read_text(encoding="utf-8")
+    text = re.sub(r"^base_model: .*$", f"base_model: {base_model}", text, count=1, flags=re.MULTILINE)
+    card.unlink()
+    return text
 
 
 def finish(output_dir: Path, final: Path, step: int, stats: dict | None = None,

@@ -46,6 +46,7 @@ def test_shipped_core_configs_run_as_shipped(name, tmp_path, tiny_generator_dir,
                f"output_dir={tmp_path / 'run'}", "trainer.max_steps=1", "max_length=256", "freeze=[]", *extra])
     assert rc == 0, capsys.readouterr().err
     assert (tmp_path / "run" / "final" / "manifest.json").exists()
+    assert not (tmp_path / "run" / "README.md").exists()  # TRL's model card goes with the model, in final/
 
 
 def test_a_rerun_with_another_config_refuses_and_resume_never_retrains(tmp_path, tiny_generator_dir, capsys):
