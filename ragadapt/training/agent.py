@@ -199,7 +199,8 @@ def train_agent(cfg: AgentConfig):
             runs[row] = ("react", TransformersGenerator.from_pretrained(path))
         report = {"held-out": compare(system, runs, examples, cfg, out)}
         if cfg.dev_set:
-            from ragadapt.training.retrieval.evaluation import dev_examples
+            from ragadapt.training.retrieval.evaluation import dev_sets
 
-            report["dev"] = compare(system, runs, dev_examples(cfg.dev_set), cfg, out / "dev")
+            for name, examples in dev_sets(cfg.dev_set).items():
+                report[name] = compare(system, runs, examples, cfg, out / name)
     return finish(out, rl.final_dir, step, {"report": report})

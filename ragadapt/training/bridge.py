@@ -132,10 +132,10 @@ def downstream_rewards(generator, cfg: BridgeConfig):
 def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, out: Path) -> dict:
     """top-1 / top-k / reranker / each bridge on the held-out questions and the dev set, same candidates."""
     from ragadapt.training.bridge_eval import compare, load_reranker, strategies
-    from ragadapt.training.retrieval.evaluation import dev_examples
+    from ragadapt.training.retrieval.evaluation import dev_sets
 
     splits = {name: (examples, system.retrieve([e.question for e in examples], cfg.k))
-              for name, examples in (("held-out", test), ("dev", dev_examples(cfg.dev_set))) if examples}
+              for name, examples in (("held-out", test), *dev_sets(cfg.dev_set).items()) if examples}
     selectors = strategies(cfg.k, bridges, load_reranker(cfg.compare_reranker))
     return compare(generator, RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens), splits, selectors, bridges, out,
                    cfg.score_batch_size)

@@ -373,8 +373,8 @@ class AgentConfig:
     workflows: list[str] = _help("baselines in the comparison", factory=lambda: ["single-shot", "iterative",
                                                                                   "planner", "react"])
     max_eval: int = _help("held-out questions in the comparison", 100)
-    dev_set: str | None = _help("extra evaluation set (.jsonl of question/answers) or `bundled` (the hand-written "
-                                "wiki dev set)", None)
+    dev_set: str | None = _help("extra evaluation sets, comma-separated: dev-select:2 / dev-test:2 (the hand-written "
+                                "two-hop questions), bundled, or a .jsonl of question/answers", None)
     seed: int = _help("seed for splits, sampling and initialisation", 42)
     resume: str = _help("auto (continue from the last checkpoint) or never", "auto")
     trust_remote_code: bool = _help("allow model code from the model directory", False)

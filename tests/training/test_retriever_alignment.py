@@ -324,3 +324,21 @@ def test_loss_curve_continues_across_rounds():
             {"step": 10, "stage": "round1"}]
     assert cumulative_steps(rows) == ([5, 10, 15, 20], [10])
     assert cumulative_steps([{"step": 1}, {"step": 2}]) == ([1, 2], [])
+
+
+def test_no_regression_gate_with_paired_counts(tmp_path):
+    from ragadapt.training.retrieval.evaluation import dev_sets, gate_table, gates
+
+    def rows(name, values):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("".join(json.dumps({"contains": v}) + "\n" for v in values))
+        return str(path)
+
+    stages = {"before": {"dev-test": {"recall@1": 0.5, "contains": 0.5, "predictions": rows("b", [1, 1, 0, 0])}},
+              "after": {"dev-test": {"recall@1": 0.5, "contains": 0.25, "predictions": rows("a", [1, 0, 0, 0])}},
+              "other": {"dev-test": {"recall@1": 0.75, "contains": 0.75, "predictions": rows("o", [1, 1, 1, 0])}}}
+    checks = gates(stages)
+    assert checks["after"]["dev-test"]["passes"] is False and checks["other"]["dev-test"]["passes"] is True
+    assert checks["after"]["dev-test"]["paired"] == {"only_a": 0, "only_b": 1, "p": 1.0}
+    assert "| after | dev-test | +0.0 | -25.0 | 0 / 1 (1.00) | FAIL |" in gate_table(checks)
+    assert set(dev_sets("dev-select,dev-test")) == {"dev-select", "dev-test"} and dev_sets(None) == {}

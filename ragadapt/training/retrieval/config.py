@@ -37,8 +37,9 @@ class RetrieverDataConfig:
     max_train: int = _help("training questions", 1200)
     max_test: int = _help("held-out questions (from held-out documents)", 300)
     test_fraction: float = _help("share of documents held out", 0.2)
-    dev_set: str | None = _help("extra hand-written evaluation set (.jsonl); default: the bundled dev set",
-                                "bundled")
+    dev_set: str | None = _help("hand-written evaluation sets, comma-separated, each its own split in the report: "
+                                "dev-select, dev-test (default: both; see ragadapt.corpora.wiki_qa), bundled (the "
+                                "first 30 questions) or a .jsonl", "dev-select,dev-test")
     k: int = _help("candidates per question (the retriever's top-k)", 8)
     max_prompt_tokens: int = _help("prompt budget of one (passage, question) scoring prompt", 384)
     score_batch_size: int = _help("pairs per LM forward pass", 8)

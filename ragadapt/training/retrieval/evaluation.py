@@ -28,15 +28,26 @@ def dev_examples(dev_set: str | None):
     return named if named is not None else load_qa_jsonl(dev_set)
 
 
+def dev_sets(spec: str | None) -> dict[str, list]:
+    """`dev-select,dev-test` (the default of the routines), `bundled`, a .jsonl, or a comma list of them ->
+    {name: examples}; each is reported as its own split."""
+    if not spec:
+        return {}
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    return {("dev" if name == "bundled" else name): dev_examples(name) for name in names}
+
+
 def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval: int, out_dir: Path) -> dict:
-    """{split: summary} for `system` (its retriever, reranker and bridge) answering with `generator`."""
+    """{split: summary} for `system` (its retriever, reranker and bridge) answering with `generator`. `dev` is
+    a list (one split named dev) or {name: examples} (one split each: dev-select, dev-test)."""
     from ragadapt.eval.runner import evaluate
     from ragadapt.system import RAGSystem
 
     config = replace(system.config, k=answer_k, max_new_tokens=24)
     rag = RAGSystem(system.retriever, generator, reranker=system.reranker, bridge=system.bridge, config=config)
     out = {}
-    for split, examples in (("test", test), ("dev", dev)):
+    extra = dev.items() if isinstance(dev, dict) else [("dev", dev)]
+    for split, examples in [("test", test), *extra]:
         if not examples:
             continue
         retrieval = evaluate(rag, examples, ks=(1, 5, 20), retrieval_only=True, show_progress=False)
@@ -44,7 +55,7 @@ def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval:
                            show_progress=False) if generator is not None and max_answer_eval > 0 else {}
         out[split] = {**{k: retrieval[k] for k in ("n", "recall@1", "recall@5", "recall@20", "mrr")},
                       **{k: answers[k] for k in ("contains", "em", "f1") if k in answers},
-                      "answered": answers.get("n", 0)}
+                      "answered": answers.get("n", 0), "predictions": str(out_dir / split / "predictions.jsonl")}
         log.info("%s %s: %s", out_dir.name, split, out[split])
     return out
 
@@ -59,8 +70,55 @@ def markdown_table(stages: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _rows(path: str | None) -> list[dict]:
+    if not path or not Path(path).is_file():
+        return []
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def gates(stages: dict[str, dict], tolerance: float = 0.01) -> dict:
+    """Each later stage against the first ("before") on every split: paired counts of answer-contains with a sign
+    test, and the no-regression gate (not more than `tolerance` below base on answers and on recall@1)."""
+    from ragadapt.training.bridge_eval import paired
+
+    names = list(stages)
+    if len(names) < 2:
+        return {}
+    base = stages[names[0]]
+    out: dict[str, dict] = {}
+    for name in names[1:]:
+        for split, m in stages[name].items():
+            b = base.get(split)
+            if not b:
+                continue
+            row = {"recall@1": round(m["recall@1"] - b["recall@1"], 4)}
+            if "contains" in m and "contains" in b:
+                row["contains"] = round(m["contains"] - b["contains"], 4)
+                row["paired"] = paired(_rows(m.get("predictions")), _rows(b.get("predictions")))
+            row["passes"] = all(row[k] >= -tolerance for k in ("recall@1", "contains") if k in row)
+            out.setdefault(name, {})[split] = row
+    return out
+
+
+def gate_table(checks: dict) -> str:
+    lines = ["| stage | split | recall@1 vs base | contains vs base | right only after / only before (p) | "
+             "no-regression (<= 1 point below base) |", "|---|---|---|---|---|---|"]
+    for name, splits in checks.items():
+        for split, r in splits.items():
+            pair = r.get("paired")
+            pair_text = f"{pair['only_a']} / {pair['only_b']} ({pair['p']:.2f})" if pair else "-"
+            contains = f"{100 * r['contains']:+.1f}" if "contains" in r else "-"
+            lines.append(f"| {name} | {split} | {100 * r['recall@1']:+.1f} | {contains} | {pair_text} | "
+                         f"{'pass' if r['passes'] else 'FAIL'} |")
+    return "\n".join(lines)
+
+
 def write_report(out_dir: Path, stages: dict[str, dict], extra: dict | None = None) -> str:
-    table = markdown_table(stages)
-    atomic_write_text(out_dir / "report.json", json.dumps({"stages": stages, **(extra or {})}, indent=2))
+    from ragadapt.provenance import run_info
+
+    checks = gates(stages)
+    table = markdown_table(stages) + ("\n\n" + gate_table(checks) if checks else "")
+    atomic_write_text(out_dir / "report.json", json.dumps({"stages": stages, "gates": checks, **(extra or {}),
+                                                           "provenance": run_info()}, indent=2, default=str))
     atomic_write_text(out_dir / "report.md", table + "\n")
     return table

@@ -77,7 +77,7 @@ def _plan(cfg: RADITConfig) -> list[str]:
 
 def train_ra_dit(cfg: RADITConfig):
     from ragadapt.training.compose import generator_source, write_system
-    from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
+    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_report
     from ragadapt.training.retrieval.replug import _check, align_retriever, load_scorer, make_scorer
     from ragadapt.training.runner import finish
 
@@ -86,7 +86,7 @@ def train_ra_dit(cfg: RADITConfig):
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
-    dev = dev_examples(cfg.dev_set)
+    dev = dev_sets(cfg.dev_set)
     base_name = cfg.generator or generator_source(cfg.system, cfg.scorer)  # the system's own generator by default
     base = generator = load_scorer(base_name, cfg.scorer_dtype)
     model_dir, stages, stats = base_name, {}, {}

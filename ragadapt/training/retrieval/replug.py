@@ -133,7 +133,7 @@ def align_retriever(retriever, examples, cfg: ReplugConfig, scorer, out: Path, p
 
 
 def train_replug(cfg: ReplugConfig):
-    from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
+    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_report
     from ragadapt.training.runner import finish
 
     from ragadapt.training.compose import generator_source, write_system
@@ -142,7 +142,7 @@ def train_replug(cfg: ReplugConfig):
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
-    dev = dev_examples(cfg.dev_set)
+    dev = dev_sets(cfg.dev_set)
     source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
     generator = load_scorer(source, cfg.scorer_dtype)
     scorer = make_scorer(generator, cfg, source)

@@ -40,7 +40,7 @@ def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Pa
 
 def train_reranker(cfg: RerankerConfig):
     from ragadapt.retrievers import CrossEncoderReranker
-    from ragadapt.training.retrieval.evaluation import dev_examples, evaluate_stage, write_report
+    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_report
     from ragadapt.training.retrieval.replug import load_scorer, make_scorer
     from ragadapt.training.compose import generator_source, write_system
     from ragadapt.training.runner import finish
@@ -51,7 +51,7 @@ def train_reranker(cfg: RerankerConfig):
     system = load_or_build_system(cfg.system, cfg.corpus)
     system.config = replace(system.config, fetch_k=cfg.k)
     train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
-    dev = dev_examples(cfg.dev_set)
+    dev = dev_sets(cfg.dev_set)
     source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
     generator = load_scorer(source, cfg.scorer_dtype)
     stages = {}
