@@ -21,7 +21,7 @@ FORMAT_VERSION = 1
 VERIFY_ENV = "RAGADAPT_VERIFY"  # "0" skips checksum verification on load (sizes are still checked)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -58,7 +58,7 @@ class _VerifiedHashes:
         cached = self.entries.get(path)
         if cached and cached[0] == stamp:
             return cached[1]
-        digest = _sha256(f)
+        digest = sha256_file(f)
         self.entries[path] = [stamp, digest]
         self.dirty = True
         return digest
@@ -83,7 +83,7 @@ def write_manifest(directory: str | Path, kind: str, **fields: Any) -> dict[str,
     """Write `manifest.json` describing every file already present under `directory`."""
     directory = Path(directory)
     files = {
-        str(p.relative_to(directory)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+        str(p.relative_to(directory)): {"size": p.stat().st_size, "sha256": sha256_file(p)}
         for p in sorted(directory.rglob("*"))
         if p.is_file() and p.name != MANIFEST
     }

@@ -6,7 +6,6 @@ and code that produced it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import subprocess
@@ -25,11 +24,9 @@ def file_checksum(path: str | Path) -> str | None:
         return checksum(path)
     if not path.is_file():
         return None
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from ragadapt.manifest import sha256_file
+
+    return sha256_file(path)
 
 
 def code_version() -> str:
