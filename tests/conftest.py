@@ -116,3 +116,16 @@ def jsonl_corpus(tmp_path, corpus_docs) -> Path:
     path = tmp_path / "corpus.jsonl"
     path.write_text("".join(json.dumps({"id": d.id, "title": d.title, "text": d.text}) + "\n" for d in corpus_docs))
     return path
+
+
+@pytest.fixture
+def tiny_system(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+    """A saved system over 40 bundled Wikipedia articles: tiny embedder, the tiny generator stored inside."""
+    from ragadapt.system import RAGSystem
+
+    path = tmp_path / "base"
+    system = RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=40, device="cpu",
+                             bm25=False, show_progress=False)
+    system.generator_ref = str(tiny_generator_dir)  # stored inside the system
+    system.save(path)
+    return path

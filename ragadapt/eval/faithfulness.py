@@ -16,18 +16,11 @@ import re
 from collections.abc import Sequence
 
 from ragadapt.corpora.contexts import ContextExample
-from ragadapt.eval.metrics import answer_contains, exact_match, f1_score, normalize_answer
+from ragadapt.eval.metrics import answer_contains, exact_match, f1_score, is_abstention, normalize_answer  # noqa: F401
 from ragadapt.prompts import RAGPrompt
 from ragadapt.types import Hit
 
-_ABSTAIN = re.compile(r"\b(i don'?t know|i do not know|cannot answer|can'?t answer|unable to answer|not mentioned|"
-                      r"no information|not (?:provided|specified|stated|given)|do(?:es)? not (?:say|mention|contain|"
-                      r"provide|specify)|unknown)\b", re.IGNORECASE)
 _CONFLICT = re.compile(r"\b(disagree|conflict|contradict|inconsistent|differ)", re.IGNORECASE)
-
-
-def is_abstention(text: str) -> bool:
-    return bool(_ABSTAIN.search(text.replace("’", "'")))
 
 
 def detects_conflict(text: str, original: str, edited: str) -> bool:

@@ -75,3 +75,13 @@ def ndcg_at_k(relevant: Sequence[bool], k: int, n_relevant: int | None = None) -
     n_ideal = min(n_relevant if n_relevant is not None else sum(map(bool, relevant)), k)
     idcg = sum(1.0 / math.log2(i + 2) for i in range(n_ideal))
     return dcg / idcg if idcg else 0.0
+
+
+_ABSTAIN = re.compile(r"\b(i don'?t know|i do not know|cannot answer|can'?t answer|unable to answer|not mentioned|"
+                      r"no information|not (?:provided|specified|stated|given)|do(?:es)? not (?:say|mention|contain|"
+                      r"provide|specify)|unknown)\b", re.IGNORECASE)
+
+
+def is_abstention(text: str) -> bool:
+    """The answer declines ("I don't know", "the passages do not mention it", ...)."""
+    return bool(_ABSTAIN.search(text.replace("’", "'")))

@@ -94,6 +94,11 @@ class TrainConfig:
                         "auto")
     trust_remote_code: bool = _help("allow model code from the model directory", False)
     trainer: dict = _help("fields of the TRL config of this method (learning_rate, max_steps, ...)", factory=dict)
+    dev_select: str | None = _help("early stopping: these questions (dev-select, the hand-written set's selection "
+                                   "half; or a .jsonl) are answered end to end through `system` with the model "
+                                   "in training at step 0 and at every checkpoint, and final/ keeps the best "
+                                   "step (answer-contains; ties to the earlier step). null: the last step", None)
+    dev_select_max: int = _help("dev_select questions answered per score", 40)
 
     def __post_init__(self):
         from ragadapt.training.compose import model_or_system_generator
@@ -157,7 +162,15 @@ class ContextualConfig(LMConfig):
     dpo: bool = _help("add a DPO stage after SFT: the rejected answer ignores the context (the parametric "
                       "answer on counterfactual and unanswerable items)", False)
     dpo_trainer: dict = _help("DPOConfig fields for the DPO stage", factory=dict)
-    evaluate: bool = _help("evaluate before and after training on the held-out split", True)
+    evaluate: bool = _help("evaluate before and after training: faithfulness on the held-out contexts, and the "
+                           "system end to end on `dev_set` with its own generator and with the tuned one", True)
+    dev_set: str | None = _help("hand-written questions the system answers end to end in the report, comma-"
+                                "separated, each its own split (dev-select, dev-test, bundled or a .jsonl)",
+                                "dev-select,dev-test")
+    max_answer_eval: int = _help("questions per dev split answered in the report (generation is the slow part)", 200)
+    dev_select: str | None = _help("early stopping: these questions are answered end to end through `system` with "
+                                   "the model in training at step 0 and at every checkpoint, and final/ keeps the "
+                                   "best step (ties to the earlier one). null: the last step", "dev-select")
     judge: str | None = _help("generator used as LLM judge in the evaluation (default: none)", None)
     general_texts: int = _help("held-out general texts (Python docs) for the forgetting check", 40)
 

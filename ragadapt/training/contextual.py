@@ -22,7 +22,7 @@ from ragadapt.corpora.contexts import ContextBuilder, ContextExample, retriever_
 from ragadapt.corpora.qa_recipes import QATriple, RecipeStats, llm_qa, split_by_document, template_qa
 from ragadapt.errors import DataFormatError
 from ragadapt.prompts import RAGPrompt
-from ragadapt.training.config import ContextualConfig, Source
+from ragadapt.training.config import ContextualConfig, Source, to_dict
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,18 @@ def served_shape(cfg: ContextualConfig) -> tuple[int, int]:
         served_k = RAGConfig.from_dict(read_manifest(cfg.system, "rag-system", verify_hashes=False)["config"]).k
         return cfg.k or served_k, cfg.max_passage_chars or 1 << 20
     return cfg.k or 3, cfg.max_passage_chars or 400
+
+
+def served_prompt(cfg: ContextualConfig) -> RAGPrompt:
+    """The system's own prompt (its instructions and prompt budget, within `max_length` minus room for the answer)."""
+    budget = cfg.max_length - 48
+    if not cfg.system:
+        return RAGPrompt(max_prompt_tokens=budget)
+    from ragadapt.manifest import read_manifest
+    from ragadapt.system import RAGConfig
+
+    served = RAGConfig.from_dict(read_manifest(cfg.system, "rag-system", verify_hashes=False)["config"])
+    return RAGPrompt(system=served.system_prompt, max_prompt_tokens=min(budget, served.max_prompt_tokens))
 
 
 def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
@@ -140,7 +152,7 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     from ragadapt.models import resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(cfg.model, kind="generator"))
-    prompt = RAGPrompt(max_prompt_tokens=cfg.max_length - 48)
+    prompt = served_prompt(cfg)
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -179,24 +191,80 @@ def general_texts(n: int) -> list[str]:
 
 
 def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str, str]) -> dict:
-    """Evaluate each named model on the held-out contexts; write report.json/report.md."""
+    """Each named model on the held-out contexts (with the system's prompt) and, with a system, the system end to
+    end on the dev sets with each model as its generator; report.json/report.md, with the gates."""
     from ragadapt.eval.faithfulness import evaluate_faithfulness, markdown_table
     from ragadapt.generation import TransformersGenerator
+    from ragadapt.provenance import run_info
 
     examples = load_test(test_path)
     judge = TransformersGenerator.from_pretrained(cfg.judge) if cfg.judge else None
-    summaries, out = {}, Path(cfg.output_dir)
+    summaries, served, out = {}, {}, Path(cfg.output_dir)
     for name, model in models.items():
         generator = TransformersGenerator.from_pretrained(model)
-        summary, rows = evaluate_faithfulness(generator, examples, judge_generator=judge,
+        summary, rows = evaluate_faithfulness(generator, examples, prompt=served_prompt(cfg), judge_generator=judge,
                                               general_texts=general_texts(cfg.general_texts))
         summaries[name] = summary
         _write_jsonl(out / f"predictions_{name}.jsonl", rows)
         log.info("%s: %s", name, summary)
+        if cfg.system and cfg.dev_set:
+            served[name] = served_answers(cfg, generator, out / "served" / name)
     table = markdown_table(summaries)
-    atomic_write_text(out / "report.json", json.dumps(summaries, indent=2))
+    checks = contextual_gates(summaries, served)
+    if served:
+        from ragadapt.training.retrieval.evaluation import gate_table, markdown_table as answers_table
+
+        table += ("\n\nThe system end to end (its retriever and prompt; answers with each generator):\n\n"
+                  + answers_table(served) + "\n\n" + gate_table(checks["answers"]))
+    table += "\n\n" + contextual_gate_lines(checks)
+    inputs = {"test contexts": test_path, "system": Path(cfg.system) / "manifest.json" if cfg.system else None}
+    atomic_write_text(out / "report.json", json.dumps({**summaries, "served": served, "gates": checks,
+                                                       "provenance": run_info(inputs, config=to_dict(cfg))}, indent=2, default=str))
     atomic_write_text(out / "report.md", table + "\n")
-    return {"summaries": summaries, "table": table}
+    return {"summaries": summaries, "served": served, "gates": checks, "table": table}
+
+
+def served_answers(cfg: ContextualConfig, generator, out_dir: Path) -> dict:
+    """{split: summary} of the input system answering the dev sets with `generator`, as it would be served."""
+    from ragadapt.training.compose import input_system
+    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage
+
+    system = input_system(cfg.system, cfg.corpus)
+    return evaluate_stage(system, generator, [], dev_sets(cfg.dev_set), system.config.k, cfg.max_answer_eval,
+                          out_dir, max_new_tokens=system.config.max_new_tokens)
+
+
+def contextual_gates(summaries: dict[str, dict], served: dict[str, dict], tolerance: float = 0.01) -> dict:
+    """The issue-18 gates: answers end to end not more than `tolerance` below base on every dev split, false
+    abstention on answerable contexts at most 5%, abstention on unanswerable and following edits gained."""
+    from ragadapt.training.retrieval.evaluation import gates
+
+    before, after = summaries.get("before"), summaries.get("after")
+    out: dict = {"answers": gates(served, tolerance) if len(served) > 1 else {}}
+    if before and after:
+        out["false_abstention"] = {"value": after.get("false_abstention"),
+                                   "passes": (after.get("false_abstention") or 0.0) <= 0.05}
+        for key in ("abstention", "counterfactual_following"):
+            b, a = before.get(key), after.get(key)
+            out[key] = {"before": b, "after": a, "passes": a is not None and b is not None and a > b}
+    return out
+
+
+def contextual_gate_lines(checks: dict) -> str:
+    lines = []
+    for split, row in checks.get("answers", {}).get("after", {}).items():
+        lines.append(f"- answers on {split}: {100 * row.get('contains', 0):+.1f} vs base "
+                     f"({'pass' if row['passes'] else 'FAIL'})")
+    if "false_abstention" in checks:
+        v = checks["false_abstention"]["value"]
+        lines.append(f"- false abstention on answerable contexts: {'-' if v is None else f'{100 * v:.1f}%'} "
+                     f"(<= 5%: {'pass' if checks['false_abstention']['passes'] else 'FAIL'})")
+    for key, label in (("abstention", "abstention on unanswerable"), ("counterfactual_following", "following edits")):
+        if key in checks:
+            c = checks[key]
+            fmt = lambda v: "-" if v is None else f"{100 * v:.1f}"  # noqa: E731
+            lines.append(f"- {label}: {fmt(c['before'])} -> {fmt(c['after'])} (gain: {'pass' if c['passes'] else 'FAIL'})")
+    return "Gates:\n" + "\n".join(lines) if lines else ""
 
 
 def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"):

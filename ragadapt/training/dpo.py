@@ -56,9 +56,9 @@ def train_dpo(cfg: DPOTrainConfig, method: str = "dpo"):
                          args=trl_args(DPOConfig, cfg, out, dpo_defaults(cfg)), train_dataset=train,
                          eval_dataset=evals, processing_class=tokenizer, peft_config=peft_config(cfg.lora))
     log.info("dpo: %s; %d pairs", trainable_summary(trainer.model), len(train))
-    step = run(trainer, cfg, out, out / METRICS)
-    final = save_final(trainer.model, tokenizer, out, cfg, method)
-    return finish(out, final, step)
+    step, chosen = run(trainer, cfg, out, out / METRICS)
+    final = save_final(trainer.model, tokenizer, out, cfg, method, chosen)
+    return finish(out, final, step, chosen)
 
 
 @dataclass

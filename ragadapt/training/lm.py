@@ -51,7 +51,7 @@ def train_lm(cfg: LMConfig, method: str = "sft"):
     model, tokenizer, _ = load_model(cfg.model, cfg.trust_remote_code)
     freeze_parameters(model, cfg.freeze)
     stats = PrepareStats()
-    step, stages = 0, _stages(cfg)
+    step, stages, chosen = 0, _stages(cfg), {}
     for i, stage in enumerate(stages):
         stage_dir = out / stage.name if stage.name else out
         same = fingerprint.matches(stage_dir, fingerprint.make(to_dict(cfg)))
@@ -66,15 +66,15 @@ def train_lm(cfg: LMConfig, method: str = "sft"):
                              processing_class=tokenizer, peft_config=peft_config(cfg.lora))
         log.info("%s%s: %s; %s", method, f" stage {stage.name}" if stage.name else "",
                  trainable_summary(trainer.model), stats.summary())
-        step = run(trainer, cfg, stage_dir, out / METRICS, stage.name or None, stage.schedule)
+        step, chosen = run(trainer, cfg, stage_dir, out / METRICS, stage.name or None, stage.schedule)
         model = trainer.model
         if i < len(stages) - 1:  # an intermediate stage leaves a loadable model and a done marker
             save_final(model, tokenizer, stage_dir, cfg, method)
             (stage_dir / DONE).write_text(json.dumps({"step": step}))
             if cfg.lora is not None:  # save_final merged the adapters; the next stage adds fresh ones
                 model = model.get_base_model() if hasattr(model, "get_base_model") else model
-    final = save_final(model, tokenizer, out, cfg, method, {"data_stats": stats.__dict__})
-    return finish(out, final, step, stats.__dict__)
+    final = save_final(model, tokenizer, out, cfg, method, {"data_stats": stats.__dict__, **chosen})
+    return finish(out, final, step, {**stats.__dict__, **chosen})
 
 
 def train_cpt(cfg: LMConfig):

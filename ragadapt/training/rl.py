@@ -70,9 +70,9 @@ def train_rl(cfg: RLConfig, method: str = "grpo", tools=None, environment_factor
                 f"GPT-OSS, GLM-4...); the template of {cfg.model!r} is not one of them ({e})", field="tools") from e
         raise
     log.info("%s: %s; %d prompts; rewards %s", method, trainable_summary(trainer.model), len(train), cfg.rewards)
-    step = run(trainer, cfg, out, out / METRICS)
-    final = save_final(trainer.model, tokenizer, out, cfg, method)
-    return finish(out, final, step)
+    step, chosen = run(trainer, cfg, out, out / METRICS)
+    final = save_final(trainer.model, tokenizer, out, cfg, method, chosen)
+    return finish(out, final, step, chosen)
 
 
 def train_grpo(cfg: RLConfig):

@@ -150,11 +150,30 @@ def _reached_max_steps(trainer, checkpoint: str) -> bool:
 
 
 def run(trainer, cfg: TrainConfig, output_dir: Path, metrics_path: Path, stage: str | None = None,
-        schedule: ScheduleConfig | None = None, stage_config: dict | None = None) -> int:
-    """Train with metrics, the LR schedule and the NaN guard; returns the global step reached."""
+        schedule: ScheduleConfig | None = None, stage_config: dict | None = None) -> tuple[int, dict]:
+    """Train with metrics, the LR schedule and the NaN guard, keeping the best dev-select step when the config
+    asks for it; returns (the global step reached, {"dev_select": the choice} or {})."""
     apply_schedule(trainer, schedule or cfg.schedule)
     config = to_dict(cfg) if stage_config is None else {**to_dict(cfg), "stage": stage_config}
-    return train_guarded(trainer, cfg.resume, output_dir, metrics_path, stage, config)
+    best = keep_best(cfg, output_dir)
+    if best is not None:
+        trainer.add_callback(best)
+    step = train_guarded(trainer, cfg.resume, output_dir, metrics_path, stage, config)
+    return step, ({"dev_select": best.restore(trainer.model, output_dir)} if best is not None else {})
+
+
+def keep_best(cfg: TrainConfig, output_dir: Path):
+    """The early-stopping callback when `dev_select` is set: dev questions answered end to end through `system`."""
+    if not cfg.dev_select:
+        return None
+    from ragadapt.training.best import SCORES, BestCheckpoint, answer_scorer
+    from ragadapt.training.retrieval.evaluation import dev_examples
+
+    if not cfg.system:
+        raise DataFormatError("dev_select answers questions through a RAG system: set `system` too, or "
+                              "dev_select: null", field="dev_select")
+    examples = dev_examples(cfg.dev_select)[: cfg.dev_select_max]
+    return BestCheckpoint(answer_scorer(cfg.system, examples), output_dir / SCORES, label=cfg.dev_select)
 
 
 def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, stage: str | None = None,

@@ -53,7 +53,7 @@ def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_genera
     cfg = from_dict(ContextualConfig, {
         "model": str(tiny_generator_dir), "system": None, "output_dir": str(tmp_path / "ctx"), "corpus": "wiki",
         "max_documents": 300, "max_train": 48, "max_test": 4, "max_length": 256, "max_passage_chars": 200,
-        "freeze": ["model.layers.0.*"], "judge": str(tiny_generator_dir), "general_texts": 4, "dpo": True,
+        "freeze": ["model.layers.0.*"], "judge": str(tiny_generator_dir), "general_texts": 4, "dpo": True, "dev_select": None,
         "trainer": {"max_steps": 6, "learning_rate": 3e-3, "logging_steps": 1},
         "dpo_trainer": {"max_steps": 2, "learning_rate": 1e-4}})
     result = train_contextual(cfg)
@@ -69,7 +69,7 @@ def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_genera
                   if "loss" in json.loads(l)]
     assert sft_losses[-1] < sft_losses[0]
     report = json.loads((tmp_path / "ctx" / "report.json").read_text())
-    assert set(report) == {"before", "after"} and "judge_agreement" in report["after"] and "general_nll" in report["after"]
+    assert {"before", "after"} <= set(report) and not report["served"] and "judge_agreement" in report["after"] and "general_nll" in report["after"]
     assert "| abstention on unanswerable |" in (tmp_path / "ctx" / "report.md").read_text()
     # the trained model loads into a RAGSystem; frozen layers did not move, the others did
     from ragadapt.generation import TransformersGenerator
@@ -82,6 +82,29 @@ def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_genera
     after = trained.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.0."))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.1."))
+
+
+def test_contextual_on_a_system_reports_it_as_served(tmp_path, tiny_system):
+    """With a system: the best dev-select step is kept, and the report answers dev questions end to end with the
+    system's own generator and with the tuned one, with the gates."""
+    from ragadapt.training import routine
+    from ragadapt.training.config import from_dict, ContextualConfig
+
+    cfg = from_dict(ContextualConfig, {
+        "system": str(tiny_system), "output_dir": str(tmp_path / "ctx"), "recipe": "template", "max_train": 16,
+        "max_test": 2, "max_length": 256, "general_texts": 2, "dev_set": "dev-test", "max_answer_eval": 3,
+        "dev_select_max": 2, "trainer": {"max_steps": 4, "save_steps": 2, "learning_rate": 3e-3}})
+    result = routine("generator-contextual")(cfg)
+    chosen = json.loads((result.final_dir / "manifest.json").read_text())["dev_select"]
+    assert set(chosen["scores"]) == {"0", "2", "4"}
+    report = json.loads((tmp_path / "ctx" / "report.json").read_text())
+    assert set(report["served"]) == {"before", "after"} and report["served"]["after"]["dev-test"]["answered"] == 3
+    assert "abstained" in report["served"]["before"]["dev-test"]
+    assert "dev-test" in report["gates"]["answers"]["after"] and "false_abstention" in report["gates"]
+    assert report["provenance"]["inputs"]["system"]["sha256"]
+    text = (tmp_path / "ctx" / "report.md").read_text()
+    assert "end to end" in text and "Gates:" in text
+    assert json.loads((result.system_dir / "manifest.json").read_text())["components"]["generator"]
 
 
 def test_eval_faithfulness_cli(tmp_path, tiny_generator_dir, capsys):

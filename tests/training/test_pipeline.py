@@ -15,18 +15,6 @@ def _components(system_dir):
     return json.loads((system_dir / "manifest.json").read_text())["components"]
 
 
-@pytest.fixture
-def tiny_system(tmp_path, tiny_embedder_dir, tiny_generator_dir):
-    from ragadapt.system import RAGSystem
-
-    path = tmp_path / "base"
-    system = RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=40, device="cpu",
-                             bm25=False, show_progress=False)
-    system.generator_ref = str(tiny_generator_dir)  # stored inside the system
-    system.save(path)
-    return path
-
-
 def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3e-3):
     from ragadapt.training import PipelineConfig
     from ragadapt.training.config import from_dict

@@ -37,13 +37,14 @@ def dev_sets(spec: str | None) -> dict[str, list]:
     return {("dev" if name == "bundled" else name): dev_examples(name) for name in names}
 
 
-def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval: int, out_dir: Path) -> dict:
+def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval: int, out_dir: Path,
+                   max_new_tokens: int = 24) -> dict:
     """{split: summary} for `system` (its retriever, reranker and bridge) answering with `generator`. `dev` is
     a list (one split named dev) or {name: examples} (one split each: dev-select, dev-test)."""
     from ragadapt.eval.runner import evaluate
     from ragadapt.system import RAGSystem
 
-    config = replace(system.config, k=answer_k, max_new_tokens=24)
+    config = replace(system.config, k=answer_k, max_new_tokens=max_new_tokens)
     rag = RAGSystem(system.retriever, generator, reranker=system.reranker, bridge=system.bridge, config=config)
     out = {}
     extra = dev.items() if isinstance(dev, dict) else [("dev", dev)]
@@ -54,7 +55,7 @@ def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval:
         answers = evaluate(rag, examples[:max_answer_eval], ks=(answer_k,), out_dir=out_dir / split,
                            show_progress=False) if generator is not None and max_answer_eval > 0 else {}
         out[split] = {**{k: retrieval[k] for k in ("n", "recall@1", "recall@5", "recall@20", "mrr")},
-                      **{k: answers[k] for k in ("contains", "em", "f1") if k in answers},
+                      **{k: answers[k] for k in ("contains", "em", "f1", "abstained") if k in answers},
                       "answered": answers.get("n", 0), "predictions": str(out_dir / split / "predictions.jsonl")}
         log.info("%s %s: %s", out_dir.name, split, out[split])
     return out

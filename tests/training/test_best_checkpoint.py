@@ -1,0 +1,74 @@
+"""Early stopping by dev-select: final/ holds the step with the best score, step 0 (the start) included."""
+
+import json
+
+import pytest
+import torch
+
+from ragadapt.training.lm import train_lm
+
+from .test_lm import build, chat_data, config, params  # noqa: F401 (chat_data: a fixture)
+
+
+def scripted(monkeypatch, values):
+    """answer_scorer replaced by a scripted metric: the n-th score asked for is values[n]."""
+    calls = []
+
+    def scorer(system_dir, examples, **kw):
+        def score(model, tokenizer):
+            calls.append(len(calls))
+            return values[len(calls) - 1]
+        return score
+
+    monkeypatch.setattr("ragadapt.training.best.answer_scorer", scorer)
+    return calls
+
+
+@pytest.mark.parametrize("values, best", [([0.2, 0.4, 0.9, 0.5, 0.3], 12), ([0.6, 0.4, 0.6, 0.5, 0.3], 0)])
+def test_final_is_the_best_dev_select_step(tmp_path, tiny_generator_dir, chat_data, monkeypatch, values, best):
+    calls = scripted(monkeypatch, values)
+    cfg = build(config(tmp_path, tiny_generator_dir, chat_data, system=str(tmp_path / "unused-system"),
+                       dev_select="dev-select", trainer={"max_steps": 24, "save_steps": 6}))
+    result = train_lm(cfg, "sft")
+    assert result.global_step == 24 and len(calls) == 5  # step 0, the saves at 6, 12, 18 and 24
+    chosen = json.loads((result.final_dir / "manifest.json").read_text())["dev_select"]
+    assert chosen["best_step"] == best and chosen["scores"]["12"] == values[2]
+    expected = params(tiny_generator_dir if best == 0 else result.output_dir / f"checkpoint-{best}")
+    final, last = params(result.final_dir), params(result.output_dir / "checkpoint-24")
+    assert all(torch.equal(expected[k], final[k]) for k in expected)
+    assert any(not torch.equal(last[k], final[k]) for k in last)
+    scores = [json.loads(line) for line in (result.output_dir / "dev_select.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in scores] == [0, 6, 12, 18, 24]
+
+
+def test_a_resumed_run_chooses_over_both_processes(tmp_path, tiny_generator_dir, chat_data, monkeypatch):
+    class Killed(Exception):
+        pass
+
+    def first(model, tokenizer):
+        scores.append(None)
+        if len(scores) == 3:  # the save at step 12 is on disk; the process dies while scoring it
+            raise Killed
+        return [0.1, 0.9][len(scores) - 1]
+
+    scores = []
+    monkeypatch.setattr("ragadapt.training.best.answer_scorer", lambda *a, **k: first)
+    cfg = build(config(tmp_path, tiny_generator_dir, chat_data, system=str(tmp_path / "s"), dev_select="dev-select",
+                       trainer={"max_steps": 24, "save_steps": 6}))
+    with pytest.raises(Killed):
+        train_lm(cfg, "sft")
+    calls = scripted(monkeypatch, [0.3, 0.4])
+    result = train_lm(cfg, "sft")  # resumes at checkpoint-12; scores steps 18 and 24
+    assert len(calls) == 2
+    chosen = json.loads((result.final_dir / "manifest.json").read_text())["dev_select"]
+    assert chosen["best_step"] == 6 and set(chosen["scores"]) == {"0", "6", "18", "24"}
+    expected, final = params(result.output_dir / "checkpoint-6"), params(result.final_dir)
+    assert all(torch.equal(expected[k], final[k]) for k in expected)
+
+
+def test_dev_select_needs_a_system(tmp_path, tiny_generator_dir, chat_data):
+    from ragadapt.errors import DataFormatError
+
+    cfg = build(config(tmp_path, tiny_generator_dir, chat_data, dev_select="dev-select"))
+    with pytest.raises(DataFormatError, match="dev_select"):
+        train_lm(cfg, "sft")
