@@ -155,6 +155,11 @@ def allocate(n: int, weights: dict[str, float], available: dict[str, int]) -> di
     return shares
 
 
+def wants_paraphrase(spec: str) -> bool:
+    """The recipe is a mixture with a paraphrase style (which needs a generator)."""
+    return (spec == "mix" or spec.startswith("mix:")) and parse_mix(spec).get("paraphrase", 0) > 0
+
+
 def mixed_qa(passages: Sequence[Passage], spec: str = "mix", seed: int = 0, generator=None,
              stats: RecipeStats | None = None, n: int | None = None) -> tuple[list[QATriple], dict[str, int]]:
     """`n` triples (default: as many as the exact proportions allow) of several styles in proportion to their

@@ -151,14 +151,13 @@ def train_agent(cfg: AgentConfig):
     from ragadapt.agents.rollout import ReActRollout
     from ragadapt.training.config import LMConfig, RLConfig, Source
     from ragadapt.training.lm import train_lm
-    from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
+    from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
     from ragadapt.training.rl import train_rl
     from ragadapt.training.runner import finish
 
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus, dense_only=False)  # any retriever: it stays frozen
-    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction,
-                            cfg.seed)
+    train, test = routine_questions(cfg, system, out)
     base = TransformersGenerator.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
     agent = react_agent(base, system.retriever, cfg)
     start, step, policies = cfg.model, 0, {}

@@ -144,7 +144,7 @@ def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, 
 def train_bridge(cfg: BridgeConfig):
     from ragadapt.training.config import LMConfig, RLConfig, Source
     from ragadapt.training.lm import train_lm
-    from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
+    from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
     from ragadapt.training.retrieval.replug import load_scorer
     from ragadapt.training.rl import train_rl
     from ragadapt.training.compose import generator_source, generator_tag, write_system
@@ -152,7 +152,7 @@ def train_bridge(cfg: BridgeConfig):
 
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus, dense_only=False)
-    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    train, test = routine_questions(cfg, system, out)
     source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
     generator = load_scorer(source, cfg.scorer_dtype)
     train_hits = system.retrieve([e.question for e in train], cfg.k)  # reranked when the system has a reranker

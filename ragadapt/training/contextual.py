@@ -100,7 +100,14 @@ def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
         from ragadapt.corpora.qa_mix import mixed_qa
 
         wanted = ((cfg.max_train or 1000) + cfg.max_test) / max(0.05, 1 - cfg.test_fraction)
-        triples, _ = mixed_qa(passages, cfg.recipe, cfg.seed, stats=stats, n=int(wanted * 1.2))
+        from ragadapt.corpora.qa_mix import wants_paraphrase
+
+        generator = None
+        if wants_paraphrase(cfg.recipe):  # the model being adapted writes the paraphrases (self-instruct)
+            from ragadapt.generation import TransformersGenerator
+
+            generator = TransformersGenerator.from_pretrained(cfg.model)
+        triples, _ = mixed_qa(passages, cfg.recipe, cfg.seed, generator=generator, stats=stats, n=int(wanted * 1.2))
     elif cfg.recipe == "llm":
         from ragadapt.generation import TransformersGenerator
 

@@ -83,3 +83,37 @@ def test_a_short_style_gives_all_it_has_and_the_rest_is_shared():
     assert allocate(100, {"a": 0.5, "b": 0.5}, {"a": 10, "b": 500}) == {"a": 10, "b": 90}
     assert allocate(9, {"a": 1, "b": 1, "c": 1}, {"a": 9, "b": 9, "c": 9}) == {"a": 3, "b": 3, "c": 3}
     assert sum(allocate(50, {"a": 0.2, "b": 0.8}, {"a": 5, "b": 5}).values()) == 10  # no more than there is
+
+
+def test_a_routine_with_a_paraphrase_style_has_its_system_generator_write_them(tmp_path, monkeypatch):
+    """routine_questions loads the system's own generator for the paraphrase style, and only then."""
+    from types import SimpleNamespace
+
+    from ragadapt.training.retrieval.data import routine_questions
+
+    loaded = []
+
+    def from_pretrained(name, **kw):
+        loaded.append(name)
+        return _Paraphraser()
+
+    monkeypatch.setattr("ragadapt.generation.TransformersGenerator.from_pretrained", from_pretrained)
+    monkeypatch.setattr("ragadapt.training.compose.generator_source", lambda system, override=None: "the-generator")
+    system = SimpleNamespace(retriever=SimpleNamespace(store=SimpleNamespace(passages=_passages(40))))
+    cfg = SimpleNamespace(recipe="mix:facts=1,paraphrase=1", max_train=30, max_test=10, test_fraction=0.25, seed=0,
+                          system="sys")
+    train, test = routine_questions(cfg, system, tmp_path / "a")
+    styles = {e.meta["style"] for e in train + test}
+    assert loaded == ["the-generator"] and any(s.startswith("paraphrase-") for s in styles)
+    cfg.recipe = "mix:facts=1"
+    routine_questions(cfg, system, tmp_path / "b")
+    assert loaded == ["the-generator"]  # no paraphrase style: no generator loaded
+
+
+class _Paraphraser:
+    """Rewords every question and answers from the passage it is shown (so every paraphrase is kept)."""
+
+    def generate(self, prompts, **_):
+        if prompts[0][0]["content"].startswith("Rewrite"):
+            return ["Tell me: " + p[-1]["content"].lower() for p in prompts]
+        return ["small town in the north" for _ in prompts]

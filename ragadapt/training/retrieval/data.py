@@ -50,9 +50,24 @@ def _write(path: Path, examples: list[QAExample]) -> None:
     atomic_write_text(path, "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in examples))
 
 
+def routine_questions(cfg, system, out_dir: Path) -> tuple[list[QAExample], list[QAExample]]:
+    """A routine's train/test questions from its config (recipe, max_train, max_test, test_fraction, seed) over the
+    system's passages; a `paraphrase` style in the recipe is written by the system's own generator (or `scorer`)."""
+    from ragadapt.corpora.qa_mix import wants_paraphrase
+
+    source = None
+    if wants_paraphrase(cfg.recipe):
+        from ragadapt.training.compose import generator_source
+
+        source = getattr(cfg, "scorer", None) or generator_source(cfg.system)
+    return qa_splits(system.retriever, cfg.recipe, out_dir, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed,
+                     paraphraser=source)
+
+
 def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: int, test_fraction: float,
-              seed: int) -> tuple[list[QAExample], list[QAExample]]:
-    """Train/test questions, held out by document; written to out_dir/data and reused when present."""
+              seed: int, paraphraser: str | None = None) -> tuple[list[QAExample], list[QAExample]]:
+    """Train/test questions, held out by document; written to out_dir/data and reused when present.
+    `paraphraser`: the generator (name or directory) that writes the mixture's paraphrase style."""
     from ragadapt.corpora.qa_recipes import RECIPES, RecipeStats, split_by_document
     from ragadapt.eval.data import load_qa_jsonl
 
@@ -60,6 +75,10 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
     params_path = out_dir / "data" / "params.json"
     params = {"recipe": recipe, "max_train": max_train, "max_test": max_test, "test_fraction": test_fraction,
               "seed": seed, "passages": len(retriever.store.passages), "decontaminated": None}
+    if paraphraser:
+        from ragadapt.training.compose import generator_tag
+
+        params["paraphraser"] = generator_tag(paraphraser)
     saved = json.loads(params_path.read_text()) if params_path.exists() else {}
     if train_path.exists() and test_path.exists() and \
             {**saved, "decontaminated": None} == params and saved.get("decontaminated") is not None:
@@ -74,7 +93,12 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
     elif recipe == "mix" or recipe.startswith("mix:"):
         from ragadapt.corpora.qa_mix import mixed_qa
 
-        triples, _ = mixed_qa(retriever.store.passages, recipe, seed,
+        generator = None
+        if paraphraser:
+            from ragadapt.generation import TransformersGenerator
+
+            generator = TransformersGenerator.from_pretrained(paraphraser)
+        triples, _ = mixed_qa(retriever.store.passages, recipe, seed, generator=generator,
                               n=int((max_train + max_test) / max(0.05, 1 - test_fraction)))
         train_t, test_t = split_by_document(triples, test_fraction, seed)
         train, test = ([QAExample(t.question, [t.answer], id=t.id, gold_doc_ids=t.doc_ids, meta={"style": t.kind})

@@ -20,7 +20,7 @@ from pathlib import Path
 from ragadapt.atomic import atomic_write_text
 from ragadapt.errors import DataFormatError
 from ragadapt.training.retrieval.config import LM_FT_DEFAULTS, RADITConfig
-from ragadapt.training.retrieval.data import load_or_build_system, qa_splits
+from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def train_ra_dit(cfg: RADITConfig):
     plan = _plan(cfg)
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus)
-    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    train, test = routine_questions(cfg, system, out)
     dev = dev_sets(cfg.dev_set)
     base_name = cfg.generator or generator_source(cfg.system, cfg.scorer)  # the system's own generator by default
     base = generator = load_scorer(base_name, cfg.scorer_dtype)

@@ -16,7 +16,7 @@ from pathlib import Path
 from ragadapt.errors import DataFormatError
 from ragadapt.training.retrieval.config import ST_DEFAULTS, ReplugConfig, RetrieverDataConfig
 from ragadapt.training.retrieval.data import (
-    CandidateStats, contrastive_rows, load_or_build_system, lsr_rows, qa_splits,
+    CandidateStats, contrastive_rows, load_or_build_system, lsr_rows, routine_questions,
 )
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def train_replug(cfg: ReplugConfig):
     _check(cfg)
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus)
-    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    train, test = routine_questions(cfg, system, out)
     dev = dev_sets(cfg.dev_set)
     source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
     generator = load_scorer(source, cfg.scorer_dtype)

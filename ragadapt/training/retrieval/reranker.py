@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ragadapt.errors import DataFormatError
 from ragadapt.training.retrieval.config import CE_DEFAULTS, RerankerConfig
-from ragadapt.training.retrieval.data import CandidateStats, listwise_rows, load_or_build_system, qa_splits
+from ragadapt.training.retrieval.data import CandidateStats, listwise_rows, load_or_build_system, routine_questions
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def train_reranker(cfg: RerankerConfig):
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus)
     system.config = replace(system.config, fetch_k=cfg.k)
-    train, test = qa_splits(system.retriever, cfg.recipe, out, cfg.max_train, cfg.max_test, cfg.test_fraction, cfg.seed)
+    train, test = routine_questions(cfg, system, out)
     dev = dev_sets(cfg.dev_set)
     source = generator_source(cfg.system, cfg.scorer)  # the system's own generator unless told otherwise
     generator = load_scorer(source, cfg.scorer_dtype)
