@@ -164,8 +164,16 @@ def silver_sequences(ids, questions, answers, candidates, scorer: Scorer, cache:
                                  **(settings or {})})
     store = AppendLog(cache)
     done = {row["id"]: SilverResult(**row) for row in store.read()}
-    todo = [i for i, id_ in enumerate(ids) if id_ not in done]
-    log.info("silver sequences: %d to search, %d cached", len(todo), len(ids) - len(todo))
+
+    def cached(i: int) -> bool:  # the same question, answer and candidates (a changed retriever searches again)
+        row = done.get(ids[i])
+        return row is not None and (row.question, row.answer, row.candidates) == (
+            questions[i], answers[i], [p.id for p in candidates[i]])
+
+    todo = [i for i in range(len(ids)) if not cached(i)]
+    stale = sum(ids[i] in done for i in todo)
+    log.info("silver sequences: %d to search, %d cached%s", len(todo), len(ids) - len(todo),
+             f" ({stale} cached rows had other questions, answers or candidates: searched again)" if stale else "")
     bar = tqdm(total=len(todo), desc="silver sequences", unit="q", disable=not show_progress or not todo)
     for start in range(0, len(todo), chunk):
         part = todo[start:start + chunk]

@@ -66,6 +66,11 @@ def test_silver_cache_resumes_without_new_generator_calls(tmp_path):
     again = silver_sequences(*args, scorer=scorer, cache=tmp_path / "silver.jsonl", show_progress=False)
     assert again == first and lm.calls == calls
     assert [r.sequence for r in first] == [["A#0"], ["D#0"]]
+    # another retriever's candidates for q2 (or another answer): searched again, not taken from the cache
+    changed = (args[0], args[1], ["x", "z"], [[P("A"), P("B")], [P("B"), P("D")]])
+    third = silver_sequences(*changed, scorer=scorer, cache=tmp_path / "silver.jsonl", show_progress=False)
+    assert lm.calls > calls and third[0] == first[0] and third[1].candidates == ["B#0", "D#0"]
+    assert third[1].answer == "z"
 
 
 def test_a_cache_made_with_other_settings_is_refused(tmp_path):

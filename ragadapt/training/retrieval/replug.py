@@ -46,10 +46,15 @@ def make_scorer(generator, cfg: RetrieverDataConfig, source: str, cache_name: st
     from ragadapt.training.compose import generator_tag
     from ragadapt.training.retrieval.scoring import LMScorer
 
-    name = cache_name or f"{generator_tag(source)}-{cfg.scorer_dtype}-{cfg.max_prompt_tokens}"
+    import hashlib
+
+    prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
+    # a score depends on the LM (its checksum), its dtype and the prompt: all three name the cache file (the pair
+    # key holds the question, answer and passage text)
+    prompt_tag = hashlib.sha1(f"{prompt.system}\x1f{prompt.max_prompt_tokens}".encode()).hexdigest()[:8]
+    name = cache_name or f"{generator_tag(source)}-{cfg.scorer_dtype}-{cfg.max_prompt_tokens}-{prompt_tag}"
     directory = Path(cfg.score_cache) if cfg.score_cache else Path(cfg.output_dir) / "lm_scores"
-    return LMScorer(generator, RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens),
-                    cache=directory / f"{name}.jsonl", batch_size=cfg.score_batch_size)
+    return LMScorer(generator, prompt, cache=directory / f"{name}.jsonl", batch_size=cfg.score_batch_size)
 
 
 def _check(cfg: ReplugConfig) -> None:
