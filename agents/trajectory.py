@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragadapt.atomic import atomic_write_text
+from ragadapt.jsonl import write_jsonl
 
 
 @dataclass
@@ -111,10 +111,7 @@ class Trajectory:
 
 def save_trajectories(path: str | Path, trajectories: Iterable[Trajectory]) -> Path:
     """One JSON object per line, written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(t.to_dict(), ensure_ascii=False) + "\n" for t in trajectories))
-    return path
+    return write_jsonl(path, (t.to_dict() for t in trajectories))
 
 
 def load_trajectories(path: str | Path) -> list[Trajectory]:

@@ -1,12 +1,29 @@
-"""Reading JSONL files with errors that name the file and the line."""
+"""JSONL: reading with errors that name the file and the line; one writer (atomic); an append-only log."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ragadapt.errors import DataFormatError
+
+
+def to_jsonl(rows: Iterable[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict], only_if_changed: bool = False) -> Path:
+    """Write `rows` one JSON object per line, atomically (a kill leaves the old file or the new one, never half).
+    `only_if_changed`: leave an identical file untouched (its mtime stays, for what is fingerprinted by it)."""
+    from ragadapt.atomic import atomic_write_text
+
+    path, text = Path(path), to_jsonl(rows)
+    if only_if_changed and path.is_file() and path.read_text(encoding="utf-8") == text:
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    return path
 
 
 def iter_jsonl(path: str | Path, on_undecodable: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict]]:
@@ -73,4 +90,4 @@ class AppendLog:
                 f.seek(-1, 2)
                 torn = f.read(1) != b"\n"
             f.seek(0, 2)
-            f.write((("\n" if torn else "") + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)).encode())
+            f.write((("\n" if torn else "") + to_jsonl(rows)).encode())

@@ -49,9 +49,9 @@ class PassageStore:
         return [self._row[i] for i in ids]
 
     def save(self, directory: str | Path) -> None:
-        with open(Path(directory) / FILENAME, "w", encoding="utf-8") as f:
-            for p in self.passages:
-                f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+        from ragadapt.jsonl import write_jsonl
+
+        write_jsonl(Path(directory) / FILENAME, (p.to_dict() for p in self.passages))
 
     @classmethod
     def load(cls, directory: str | Path) -> PassageStore:

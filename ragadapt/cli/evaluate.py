@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ragadapt.jsonl import write_jsonl
+from ragadapt.report import write_report
+
 HELP = "evaluate a saved system on QA data (EM, F1, contains, recall@k, MRR, nDCG)"
 
 
@@ -43,7 +46,6 @@ def default_out(system: str | None, kind: str = "eval"):
 
 
 def run_faithfulness(args) -> int:
-    import json
     from pathlib import Path
 
     from ragadapt.errors import DataFormatError
@@ -53,7 +55,6 @@ def run_faithfulness(args) -> int:
 
     if not args.data:
         raise DataFormatError("--faithfulness needs --data: a contexts JSONL (e.g. runs/contextual/data/test.jsonl)")
-    from ragadapt.atomic import atomic_write_text
     from ragadapt.cli.common import prepare_out
     from ragadapt.provenance import run_info
 
@@ -76,10 +77,9 @@ def run_faithfulness(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     provenance = run_info({"data": args.data, "system": args.system}, generators=names, judge=args.judge,
                           limit=args.limit)
-    atomic_write_text(out / "predictions.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in predictions))
-    atomic_write_text(out / "report.json", json.dumps({"summaries": summaries, "provenance": provenance}, indent=2))
+    write_jsonl(out / "predictions.jsonl", predictions)
     table = markdown_table(summaries)
-    atomic_write_text(out / "report.md", table + "\n")
+    write_report(out, {"summaries": summaries}, table, provenance)
     print(table)
     print(f"per-example results: {out / 'predictions.jsonl'}")
     return 0
@@ -93,10 +93,10 @@ def run(args) -> int:
 
         raise DataFormatError("give the system directory to evaluate")
     import json
-    from pathlib import Path
+
+    from ragadapt.corpora.wiki_qa import default_qa_path
 
     from ragadapt.cli.common import load_system, prepare_out
-    from ragadapt.corpora.wiki_qa import default_qa_path
     from ragadapt.eval import evaluate, load_qa_jsonl
     from ragadapt.provenance import run_info
 

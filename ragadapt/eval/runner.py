@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ragadapt.atomic import atomic_write_text
 from ragadapt.eval.metrics import answer_contains, exact_match, f1_score, is_abstention, mrr, ndcg_at_k, recall_at_k
+from ragadapt.jsonl import write_jsonl
+from ragadapt.report import write_report
 from ragadapt.types import Hit, QAExample
 
 
@@ -86,7 +86,6 @@ def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 1
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "predictions.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        atomic_write_text(out / "report.json", json.dumps({**summary, **({"provenance": provenance} if provenance
-                                                                           else {})}, indent=2))
+        write_jsonl(out / "predictions.jsonl", rows)
+        write_report(out, summary, provenance=provenance)
     return summary

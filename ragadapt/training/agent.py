@@ -14,13 +14,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
 
-from ragadapt.atomic import atomic_write_text
-from ragadapt.training.config import AgentConfig
+from ragadapt.jsonl import write_jsonl
+from ragadapt.training.config import AgentConfig, to_dict
 from ragadapt.types import QAExample
 
 log = logging.getLogger(__name__)
@@ -135,20 +134,23 @@ def compare(system, runs: dict[str, tuple[str, object]], examples: list[QAExampl
         save_trajectories(out / "trajectories" / f"{row.replace(' ', '_').replace('/', '-')}.jsonl", trajectories)
         report[row] = summary
         log.info("%s: %s", row, summary)
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
     lines = ["| workflow | n | answer contains | EM | F1 | gold articles retrieved | searches / q | "
              "format errors / q | fallback share |", "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {row} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | {100 * r['f1']:.1f} | "
               f"{_percent(r.get('gold_doc_recall'))} | {r['searches']:.2f} | {r['format_errors']:.2f} | "
               f"{r.get('stop_fallback', 0.0):.2f} |" for row, r in report.items()]
-    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+    from ragadapt.provenance import run_info
+    from ragadapt.report import write_report
+
+    write_report(out, report, "\n".join(lines), run_info({"system": Path(cfg.system) / "manifest.json"},
+                                                         config=to_dict(cfg)))
     print("\n".join(lines))
     return report
 
 
 def train_agent(cfg: AgentConfig):
-    from ragadapt.generation import TransformersGenerator
     from ragadapt.agents.rollout import ReActRollout
+    from ragadapt.generation import TransformersGenerator
     from ragadapt.training.config import LMConfig, RLConfig, Source
     from ragadapt.training.lm import train_lm
     from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
@@ -168,7 +170,7 @@ def train_agent(cfg: AgentConfig):
         log.info("warm-up: %d expert episodes from %d questions (skipped: %s)", len(rows), len(warm), skipped)
     if rows:
         data = out / "data" / "warmup.jsonl"
-        atomic_write_text(data, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        write_jsonl(data, rows)
         sft = train_lm(LMConfig(model=cfg.model, output_dir=str(out / "warmup"), data=[Source(path=str(data))],
                                 max_length=cfg.max_length, freeze=list(cfg.freeze), lora=cfg.lora, seed=cfg.seed,
                                 resume=cfg.resume, trust_remote_code=cfg.trust_remote_code,
@@ -177,8 +179,7 @@ def train_agent(cfg: AgentConfig):
         start, step = str(sft.final_dir), sft.global_step
         policies["react (warm-up SFT)"] = start
     prompts = out / "data" / "rl.jsonl"
-    atomic_write_text(prompts, "".join(json.dumps({"prompt": agent.first_messages(e.question), "answers": e.answers},
-                                                  ensure_ascii=False) + "\n" for e in rl_questions))
+    write_jsonl(prompts, ({"prompt": agent.first_messages(e.question), "answers": e.answers} for e in rl_questions))
     funcs, weights = agent_rewards(cfg)
     rollout = ReActRollout(agent, temperature=cfg.temperature)
     rl = train_rl(RLConfig(model=start, output_dir=str(out / "rl"), data=[Source(path=str(prompts))], rewards=[],

@@ -11,26 +11,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
-from ragadapt.atomic import atomic_write_text
 from ragadapt.bridges.bgm import BGMBridge, bridge_messages, candidate_labels, format_selection, parse_selection
 from ragadapt.bridges.silver import ANSWER_METRICS, answer_metric_scorer, likelihood_scorer, silver_sequences
 from ragadapt.errors import DataFormatError
+from ragadapt.jsonl import write_jsonl
 from ragadapt.prompts import RAGPrompt
-from ragadapt.training.rewards import completion_text
 from ragadapt.training.retrieval.config import BridgeConfig
+from ragadapt.training.rewards import completion_text
 from ragadapt.types import Passage
 
 log = logging.getLogger(__name__)
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    return path
 
 
 def downstream_scorer(target: str, cfg: BridgeConfig, generator, reduction: str = "sum"):
@@ -142,12 +135,12 @@ def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, 
 
 
 def train_bridge(cfg: BridgeConfig):
+    from ragadapt.training.compose import generator_source, generator_tag, write_system
     from ragadapt.training.config import LMConfig, RLConfig, Source
     from ragadapt.training.lm import train_lm
     from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
     from ragadapt.training.retrieval.replug import load_scorer
     from ragadapt.training.rl import train_rl
-    from ragadapt.training.compose import generator_source, generator_tag, write_system
     from ragadapt.training.runner import finish
 
     out = Path(cfg.output_dir)
@@ -174,7 +167,7 @@ def train_bridge(cfg: BridgeConfig):
         return len(tok(text, add_special_tokens=False)["input_ids"])
 
     order = balanced(silver[: cfg.sft_max_train or len(silver)], cfg.sft_first_share, cfg.seed)
-    sft_data = _write_jsonl(out / "data" / "sft.jsonl",
+    sft_data = write_jsonl(out / "data" / "sft.jsonl",
                             sft_rows([silver[i] for i in order], [train_hits[i] for i in order], count, cfg))
     sft = train_lm(LMConfig(model=cfg.model, output_dir=str(out / "sft"), data=[Source(path=str(sft_data))],
                             max_length=cfg.max_length, freeze=list(cfg.freeze), seed=cfg.seed, resume=cfg.resume,
@@ -189,7 +182,7 @@ def train_bridge(cfg: BridgeConfig):
         rl_rows = [{"prompt": bridge_messages(e.question, hs, count, cfg.k, cfg.passage_tokens), "question": e.question,
                     "answer": e.answers[0], "candidates": [h.passage.to_dict() for h in hs]}
                    for e, hs in pool[: cfg.rl_max_train]]
-        rl_data = _write_jsonl(out / "data" / "rl.jsonl", rl_rows)
+        rl_data = write_jsonl(out / "data" / "rl.jsonl", rl_rows)
         funcs, weights = downstream_rewards(generator, cfg)
         rl = train_rl(RLConfig(model=str(sft.final_dir), output_dir=str(out / "rl"), data=[Source(path=str(rl_data))],
                                rewards=[], reward_weights=weights, freeze=list(cfg.freeze), seed=cfg.seed,

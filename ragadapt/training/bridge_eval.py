@@ -4,12 +4,12 @@ number of passages passed, on the held-out questions and the hand-written dev se
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ragadapt.atomic import atomic_write_text
+from ragadapt.jsonl import write_jsonl
+from ragadapt.report import write_report
 from ragadapt.types import Hit, QAExample
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,8 @@ def not_top1_first(hits: Sequence[Sequence[Hit]], chosen: Sequence[Sequence[Hit]
 
 
 def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[list[Hit]]]],
-            selectors: dict[str, Strategy], bridges: dict, out: Path, batch_size: int = 8) -> dict:
+            selectors: dict[str, Strategy], bridges: dict, out: Path, batch_size: int = 8,
+            provenance: dict | None = None) -> dict:
     """{split: {strategy: scores}}; writes report.json, report.md and every answer (predictions.jsonl) under
     `out`; each bridge's scores carry a paired comparison with every other strategy (`vs`)."""
     from ragadapt.bridges.bgm import BridgeStats
@@ -106,10 +107,9 @@ def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[lis
                 report[split][name]["vs"] = {other: paired(rows[name], rows[other]) for other in rows if other != name}
             predictions += [{"split": split, "strategy": name, **r} for r in rows[name]]
             log.info("%s / %s: %s", split, name, report[split][name])
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
-    atomic_write_text(out / "predictions.jsonl", "".join(json.dumps(r) + "\n" for r in predictions))
+    write_jsonl(out / "predictions.jsonl", predictions)
     table = markdown(report)
-    atomic_write_text(out / "report.md", table + "\n")
+    write_report(out, report, table, provenance)
     print(table)
     return report
 

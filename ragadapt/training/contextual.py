@@ -11,25 +11,20 @@ Pipeline, each step saved under OUTPUT_DIR so a rerun reuses it:
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from dataclasses import replace
 from pathlib import Path
 
-from ragadapt.atomic import atomic_write_text
 from ragadapt.corpora.contexts import ContextBuilder, ContextExample, retriever_negatives
 from ragadapt.corpora.qa_recipes import QATriple, RecipeStats, llm_qa, split_by_document, template_qa
 from ragadapt.errors import DataFormatError
+from ragadapt.jsonl import write_jsonl
+from ragadapt.report import write_report
 from ragadapt.prompts import RAGPrompt
 from ragadapt.training.config import ContextualConfig, Source, to_dict
 
 log = logging.getLogger(__name__)
-
-
-def _write_jsonl(path: Path, rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -72,8 +67,8 @@ def served_shape(cfg: ContextualConfig) -> tuple[int, int]:
     """(passages per context, characters per passage): as the system serves them (its k, whole stored passages)
     unless the config says otherwise; 3 and 400 without a system."""
     if cfg.system:
-        from ragadapt.system import RAGConfig
         from ragadapt.manifest import read_manifest
+        from ragadapt.system import RAGConfig
 
         served_k = RAGConfig.from_dict(read_manifest(cfg.system, "rag-system", verify_hashes=False)["config"]).k
         return cfg.k or served_k, cfg.max_passage_chars or 1 << 20
@@ -164,10 +159,10 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    _write_jsonl(data / "triples_train.jsonl", [t.to_dict() for t in train_t])
-    _write_jsonl(data / "triples_test.jsonl", [t.to_dict() for t in test_t])
-    _write_jsonl(test_path, [e.to_dict() for e in test])
-    _write_jsonl(train_path, [chat_row(e, prompt, count) for e in train])
+    write_jsonl(data / "triples_train.jsonl", [t.to_dict() for t in train_t])
+    write_jsonl(data / "triples_test.jsonl", [t.to_dict() for t in test_t])
+    write_jsonl(test_path, [e.to_dict() for e in test])
+    write_jsonl(train_path, [chat_row(e, prompt, count) for e in train])
     return train_path, test_path
 
 
@@ -212,22 +207,21 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
         summary, rows = evaluate_faithfulness(generator, examples, prompt=served_prompt(cfg), judge_generator=judge,
                                               general_texts=general_texts(cfg.general_texts))
         summaries[name] = summary
-        _write_jsonl(out / f"predictions_{name}.jsonl", rows)
+        write_jsonl(out / f"predictions_{name}.jsonl", rows)
         log.info("%s: %s", name, summary)
         if cfg.system and cfg.dev_set:
             served[name] = served_answers(cfg, generator, out / "served" / name)
     table = markdown_table(summaries)
     checks = contextual_gates(summaries, served)
     if served:
-        from ragadapt.training.retrieval.evaluation import gate_table, markdown_table as answers_table
+        from ragadapt.training.retrieval.evaluation import gate_table
+        from ragadapt.training.retrieval.evaluation import markdown_table as answers_table
 
         table += ("\n\nThe system end to end (its retriever and prompt; answers with each generator):\n\n"
                   + answers_table(served) + "\n\n" + gate_table(checks["answers"]))
     table += "\n\n" + contextual_gate_lines(checks)
     inputs = {"test contexts": test_path, "system": Path(cfg.system) / "manifest.json" if cfg.system else None}
-    atomic_write_text(out / "report.json", json.dumps({**summaries, "served": served, "gates": checks,
-                                                       "provenance": run_info(inputs, config=to_dict(cfg))}, indent=2, default=str))
-    atomic_write_text(out / "report.md", table + "\n")
+    write_report(out, {**summaries, "served": served, "gates": checks}, table, run_info(inputs, config=to_dict(cfg)))
     return {"summaries": summaries, "served": served, "gates": checks, "table": table}
 
 
@@ -286,7 +280,7 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
     final = result.final_dir
     if cfg.dpo:
         pairs_path = out / "data" / "pairs.jsonl"
-        _write_jsonl(pairs_path, dpo_pairs(train_path))
+        write_jsonl(pairs_path, dpo_pairs(train_path))
         dpo_cfg = DPOTrainConfig(model=str(final), output_dir=str(out / "dpo"), data=[Source(path=str(pairs_path))],
                                  max_length=cfg.max_length, seed=cfg.seed, resume=cfg.resume,
                                  freeze=cfg.freeze, lora=cfg.lora, trust_remote_code=cfg.trust_remote_code,

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ragadapt.atomic import atomic_write_text
+from ragadapt.report import write_report
 from ragadapt.errors import DataFormatError
 from ragadapt.training.config import _help
 
@@ -205,9 +206,8 @@ def compare_systems(cfg: PipelineConfig, systems: dict[str, Path]) -> dict:
     provenance = run_info({"base system": cfg.system, **{f"eval {k}": v for k, v in cfg.eval_sets.items()
                                                          if v != "bundled"}, "faithfulness": faith_path},
                           stages=[s.method for s in cfg.stages], max_eval=cfg.max_eval)
-    atomic_write_text(out / "report.json", json.dumps({"systems": report, "provenance": provenance}, indent=2))
     table = markdown(report, list(sets), cfg.ks)
-    atomic_write_text(out / "report.md", table + "\n")
+    write_report(out, {"systems": report}, table, provenance)
     print(table)
     return report
 

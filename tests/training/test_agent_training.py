@@ -76,6 +76,7 @@ def test_train_agent_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir)
     after = RAGSystem.load(system_dir, generator=False).retriever.module.state_dict()
     assert all(torch.equal(v, after[k]) for k, v in retriever_before.items())  # the retriever stayed frozen
     report = json.loads((out / "report.json").read_text())
+    assert report.pop("provenance")["settings"]["config"]["max_train"] == cfg.max_train
     assert set(report) == {"single-shot", "react (base policy)", "react (warm-up SFT)", "react (warm-up SFT + RL)"}
     assert all(r["n"] == 3 and "searches" in r for r in report.values())
     assert (out / "trajectories" / "react_(warm-up_SFT_+_RL).jsonl").exists()

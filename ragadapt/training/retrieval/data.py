@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ragadapt.atomic import atomic_write_text
 from ragadapt.errors import DataFormatError
+from ragadapt.jsonl import write_jsonl
 from ragadapt.types import Hit, QAExample
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,7 @@ def load_or_build_system(system_dir: str, corpus: str, dense_only: bool = True):
 
 
 def _write(path: Path, examples: list[QAExample]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in examples))
+    write_jsonl(path, (e.to_dict() for e in examples))
 
 
 def routine_questions(cfg, system, out_dir: Path) -> tuple[list[QAExample], list[QAExample]]:

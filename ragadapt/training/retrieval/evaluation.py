@@ -8,7 +8,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from ragadapt.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +113,16 @@ def gate_table(checks: dict) -> str:
     return "\n".join(lines)
 
 
-def write_report(out_dir: Path, stages: dict[str, dict], extra: dict | None = None) -> str:
+def write_gated_report(out_dir: Path, stages: dict[str, dict], extra: dict | None = None, config=None) -> str:
+    """report.json/report.md of a routine's before/after stages with the no-regression gates; returns the table."""
+    import dataclasses
+
     from ragadapt.provenance import run_info
+    from ragadapt.report import write_report
+
+    settings = {"config": dataclasses.asdict(config)} if dataclasses.is_dataclass(config) else {}
 
     checks = gates(stages)
     table = markdown_table(stages) + ("\n\n" + gate_table(checks) if checks else "")
-    atomic_write_text(out_dir / "report.json", json.dumps({"stages": stages, "gates": checks, **(extra or {}),
-                                                           "provenance": run_info()}, indent=2, default=str))
-    atomic_write_text(out_dir / "report.md", table + "\n")
+    write_report(out_dir, {"stages": stages, "gates": checks, **(extra or {})}, table, run_info(**settings))
     return table

@@ -13,12 +13,11 @@ generator, so the two contributions read separately.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
-from ragadapt.atomic import atomic_write_text
 from ragadapt.errors import DataFormatError
+from ragadapt.jsonl import write_jsonl
 from ragadapt.training.retrieval.config import LM_FT_DEFAULTS, RADITConfig
 from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
 
@@ -47,10 +46,7 @@ def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_token
     prompt = RAGPrompt(system=system.config.system_prompt, max_prompt_tokens=cfg.lm_max_length - 32)
     rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, count_tokens)
     data = out / "data.jsonl"
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    if not data.is_file() or data.read_text(encoding="utf-8") != text:
-        data.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(data, text)
+    write_jsonl(data, rows, only_if_changed=True)
     lm_cfg = LMConfig(model=model, output_dir=str(out), data=[Source(path=str(data))], max_length=cfg.lm_max_length,
                       freeze=list(cfg.lm_freeze), seed=cfg.seed, resume=cfg.resume,
                       trainer={**LM_FT_DEFAULTS, **cfg.lm_trainer})
@@ -77,7 +73,7 @@ def _plan(cfg: RADITConfig) -> list[str]:
 
 def train_ra_dit(cfg: RADITConfig):
     from ragadapt.training.compose import generator_source, write_system
-    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_report
+    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
     from ragadapt.training.retrieval.replug import _check, align_retriever, load_scorer, make_scorer
     from ragadapt.training.runner import finish
 
@@ -118,6 +114,6 @@ def train_ra_dit(cfg: RADITConfig):
     if cfg.train_generator and cfg.train_retriever:
         evaluate("R-ft retriever, base generator", base)
     if cfg.evaluate:
-        print(write_report(out, stages, {"plan": plan, "rounds": stats, "scorer": base_name}))
+        print(write_gated_report(out, stages, {"plan": plan, "rounds": stats, "scorer": base_name}, config=cfg))
     return finish(out, last_system / component, len(plan), {"stages": stages, "plan": plan},  # step = stages run
                   system_dir=last_system)

@@ -138,7 +138,7 @@ def align_retriever(retriever, examples, cfg: ReplugConfig, scorer, out: Path, p
 
 
 def train_replug(cfg: ReplugConfig):
-    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_report
+    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
     from ragadapt.training.runner import finish
 
     from ragadapt.training.compose import generator_source, write_system
@@ -163,7 +163,7 @@ def train_replug(cfg: ReplugConfig):
     if cfg.evaluate:
         stages[f"after ({cfg.loss}, {cfg.encoders})"] = evaluate_stage(
             system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval, out / "eval_after")
-        print(write_report(out, stages, extra))
+        print(write_gated_report(out, stages, extra, config=cfg))
     result = finish(out, final / "retriever", steps, {"stages": stages, **extra}, system_dir=final)
     log.info("trained retriever in %.0f s; system saved to %s", train_seconds, final)
     return result

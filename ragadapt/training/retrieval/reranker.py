@@ -40,7 +40,7 @@ def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Pa
 
 def train_reranker(cfg: RerankerConfig):
     from ragadapt.retrievers import CrossEncoderReranker
-    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_report
+    from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
     from ragadapt.training.retrieval.replug import load_scorer, make_scorer
     from ragadapt.training.compose import generator_source, write_system
     from ragadapt.training.runner import finish
@@ -79,5 +79,5 @@ def train_reranker(cfg: RerankerConfig):
     if cfg.evaluate:
         stages["+ LM-distilled reranker"] = evaluate_stage(system, generator, test, dev, cfg.answer_k,
                                                          cfg.max_answer_eval, out / "eval_after")
-        print(write_report(out, stages, extra))
+        print(write_gated_report(out, stages, extra, config=cfg))
     return finish(out, final / "reranker", steps, {"stages": stages, **extra}, system_dir=final)
