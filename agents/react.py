@@ -59,9 +59,11 @@ class ReActAgent:
 
     @classmethod
     def over(cls, system, **kwargs) -> ReActAgent:
-        """An agent over a RAGSystem: its retriever behind the tools, its generator as the policy."""
-        return cls(system.generator, default_tools(system.retriever, kwargs.pop("k", system.config.k)),
-                   fallback_retriever=system.retriever, **{"fallback_k": system.config.k, **kwargs})
+        """An agent over a RAGSystem: its retriever behind the tools (`k` hits per search, each cut to
+        `snippet_words`), its generator as the policy."""
+        tools = default_tools(system.retriever, kwargs.pop("k", system.config.k), kwargs.pop("snippet_words", None))
+        return cls(system.generator, tools, fallback_retriever=system.retriever,
+                   **{"fallback_k": system.config.k, **kwargs})
 
     def first_messages(self, question: str) -> list[dict[str, str]]:
         return [{"role": "system", "content": SYSTEM.format(tools=self.tools.describe())},

@@ -25,17 +25,22 @@ from ragadapt.types import QAExample
 log = logging.getLogger(__name__)
 
 
-def make_tools(retriever, cfg: AgentConfig):
-    from ragadapt.agents import default_tools
-
-    return default_tools(retriever, cfg.k, snippet_words=cfg.snippet_words)
+def workflow_settings(name: str, cfg: AgentConfig) -> dict:
+    """The agent config's settings of each workflow, for ragadapt.agents.make_agent."""
+    settings = {"react": {"k": cfg.k, "snippet_words": cfg.snippet_words, "max_steps": cfg.max_steps,
+                          "max_new_tokens": cfg.max_new_tokens, "fallback_k": 3},
+                "iterative": {"k": cfg.k, "rounds": cfg.max_steps}, "planner": {"k": cfg.k}}
+    if name not in settings:
+        raise ValueError(f"unknown workflow {name!r}; choose from single-shot, iterative, planner, react")
+    return settings[name]
 
 
 def react_agent(generator, retriever, cfg: AgentConfig):
-    from ragadapt.agents import ReActAgent
+    """The ReAct policy being trained: `generator` searching `retriever` (make_agent over a system of the two)."""
+    from ragadapt.agents import make_agent
+    from ragadapt.system import RAGSystem
 
-    return ReActAgent(generator, make_tools(retriever, cfg), max_steps=cfg.max_steps,
-                      max_new_tokens=cfg.max_new_tokens, fallback_retriever=retriever)
+    return make_agent(RAGSystem(retriever, generator), "react", **workflow_settings("react", cfg))
 
 
 _QUOTE = re.compile(r'"([^"]+)"')
@@ -103,19 +108,19 @@ def agent_rewards(cfg: AgentConfig):
 
 
 def strategy(name: str, system, generator, cfg: AgentConfig):
-    from ragadapt.agents import IterativeRetrieval, PlannerWorker
+    """A workflow of ragadapt.agents over `system`'s retriever answering with `generator`; single-shot is one
+    round of iterative retrieval at the system's own k (what the system does without an agent)."""
+    from dataclasses import replace
 
+    from ragadapt.agents import make_agent
+    from ragadapt.system import RAGSystem
+
+    view = RAGSystem(system.retriever, generator, config=replace(system.config))
     if name == "single-shot":
-        flow = IterativeRetrieval(generator, system.retriever, k=system.config.k, rounds=1)
+        flow = make_agent(view, "iterative", k=system.config.k, rounds=1)
         flow.workflow = "single-shot"
         return flow
-    if name == "iterative":
-        return IterativeRetrieval(generator, system.retriever, k=cfg.k, rounds=cfg.max_steps)
-    if name == "planner":
-        return PlannerWorker(generator, system.retriever, k=cfg.k)
-    if name == "react":
-        return react_agent(generator, system.retriever, cfg)
-    raise ValueError(f"unknown workflow {name!r}; choose from single-shot, iterative, planner, react")
+    return make_agent(view, name, **workflow_settings(name, cfg))
 
 
 def _percent(value: float | None) -> str:

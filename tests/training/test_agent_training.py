@@ -9,9 +9,8 @@ from ragadapt.types import Passage, QAExample
 
 
 def test_expert_episodes_search_the_bridge_then_answer(tiny_generator):
-    from ragadapt.agents import ReActAgent
     from ragadapt.retrievers import BM25Retriever
-    from ragadapt.training.agent import expert_episodes, make_tools
+    from ragadapt.training.agent import expert_episodes, react_agent
     from ragadapt.training.config import AgentConfig
 
     passages = [Passage("m", "The Mona Lisa is a portrait painting by Leonardo da Vinci.", "Mona Lisa", "Mona Lisa"),
@@ -19,7 +18,7 @@ def test_expert_episodes_search_the_bridge_then_answer(tiny_generator):
                 Passage("t", "The telephone was invented by Bell.", "Telephone", "Telephone")]
     retriever = BM25Retriever.build(passages)
     cfg = AgentConfig(k=1, snippet_words=None)
-    agent = ReActAgent(tiny_generator, make_tools(retriever, cfg))
+    agent = react_agent(tiny_generator, retriever, cfg)
     good = QAExample('What was X? (X is the name left out of: "The Mona Lisa is a portrait painting by X.")',
                      ["Italian polymath"], gold_doc_ids=["Mona Lisa", "Leonardo da Vinci"])
     unreachable = QAExample("Who invented the telephone?", ["Graham Bell"], gold_doc_ids=["Telephone"])
