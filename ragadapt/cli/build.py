@@ -12,7 +12,11 @@ def add_parser(sub) -> None:
     p.add_argument("--corpus", required=True,
                    help="`wiki` (bundled Wikipedia Vital Articles), a .jsonl file of {id,title,text} records, "
                         "a folder of .txt/.md files, a saved `datasets` folder, or hf:NAME")
-    p.add_argument("--out", required=True, help="directory to write the system to (replaced atomically)")
+    p.add_argument("--out", required=True, help="directory to write the system to (written atomically: a kill "
+                   "leaves the old system or the new one, never a half)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the saved system already at --out (a folder that is not a ragadapt system is "
+                        "never replaced)")
     p.add_argument("--embedder", default="minilm-l6",
                    help="bundled alias, local sentence-transformers directory, or hub id (default: minilm-l6)")
     p.add_argument("--generator", default="smollm2-135m-instruct",
@@ -31,6 +35,34 @@ def add_parser(sub) -> None:
     add_device(p)
 
 
+def check_out(out, overwrite: bool) -> None:
+    """--out must be new or empty, or a saved system that --overwrite allows replacing."""
+    import json
+    from pathlib import Path
+
+    from ragadapt.errors import DataFormatError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataFormatError(f"--out {out} is a file; choose a directory")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    manifest = out / "manifest.json"
+    try:
+        is_system = json.loads(manifest.read_text(encoding="utf-8")).get("kind") == "rag-system"
+    except (OSError, ValueError, AttributeError):
+        is_system = False
+    if not is_system:
+        raise DataFormatError(f"--out {out} holds files that are not a ragadapt system; refusing to replace them "
+                              "(choose another --out)")
+    if not overwrite:
+        raise DataFormatError(f"--out {out} already holds a saved system; pass --overwrite to replace it, or choose "
+                              "another --out")
+    import sys
+
+    print(f"replacing the system in {out} (--overwrite)", file=sys.stderr)
+
+
 def run(args) -> int:
     import time
 
@@ -39,6 +71,7 @@ def run(args) -> int:
     from ragadapt.system import RAGConfig, RAGSystem
 
     resolve_model(args.generator, kind="generator")  # an unknown generator fails now, not at the first question
+    check_out(args.out, args.overwrite)  # before the embedding, not after it
     start = time.perf_counter()
     system = RAGSystem.build(
         args.corpus, embedder=args.embedder, generator=None, index=args.index, bm25=args.bm25,

@@ -159,6 +159,9 @@ class ContextualConfig(LMConfig):
                          "unanswerable, conflicting", factory=lambda: {"clean": 0.25, "noisy": 0.2,
                                                                         "counterfactual": 0.2, "unanswerable": 0.2,
                                                                         "conflicting": 0.15})
+    targets: str = _help("answers trained on: own (on clean, noisy and counterfactual contexts the starting "
+                         "model's own served answer when it holds the right answer, so it keeps its phrasing and "
+                         "moves less; the gold span otherwise) or span (always the gold span)", "own")
     dpo: bool = _help("add a DPO stage after SFT: the rejected answer ignores the context (the parametric "
                       "answer on counterfactual and unanswerable items)", False)
     dpo_trainer: dict = _help("DPOConfig fields for the DPO stage", factory=dict)

@@ -11,11 +11,13 @@ Pipeline, each step saved under OUTPUT_DIR so a rerun reuses it:
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import replace
 from pathlib import Path
 
+from ragadapt.atomic import atomic_write_text
 from ragadapt.corpora.contexts import ContextBuilder, ContextExample, retriever_negatives
 from ragadapt.corpora.qa_recipes import QATriple, RecipeStats, llm_qa, split_by_document, template_qa
 from ragadapt.errors import DataFormatError
@@ -63,28 +65,63 @@ def negatives_retriever(cfg: ContextualConfig, passages):
     return BM25Retriever.build(passages)
 
 
+# what the training and test contexts depend on: the data is rebuilt when one of them changes
+DATA_FIELDS = ("model", "system", "corpus", "recipe", "max_documents", "max_train", "max_test", "test_fraction", "k",
+               "max_passage_chars", "ratios", "seed", "targets", "max_length")
+
+
+def served_config(cfg: ContextualConfig):
+    """The RAGConfig the system answers with (its k, prompt, answer length), or None without a system."""
+    if not cfg.system:
+        return None
+    from ragadapt.manifest import read_manifest
+    from ragadapt.system import RAGConfig
+
+    return RAGConfig.from_dict(read_manifest(cfg.system, "rag-system", verify_hashes=False)["config"])
+
+
 def served_shape(cfg: ContextualConfig) -> tuple[int, int]:
     """(passages per context, characters per passage): as the system serves them (its k, whole stored passages)
     unless the config says otherwise; 3 and 400 without a system."""
-    if cfg.system:
-        from ragadapt.manifest import read_manifest
-        from ragadapt.system import RAGConfig
-
-        served_k = RAGConfig.from_dict(read_manifest(cfg.system, "rag-system", verify_hashes=False)["config"]).k
-        return cfg.k or served_k, cfg.max_passage_chars or 1 << 20
+    served = served_config(cfg)
+    if served is not None:
+        return cfg.k or served.k, cfg.max_passage_chars or 1 << 20
     return cfg.k or 3, cfg.max_passage_chars or 400
 
 
 def served_prompt(cfg: ContextualConfig) -> RAGPrompt:
     """The system's own prompt (its instructions and prompt budget, within `max_length` minus room for the answer)."""
-    budget = cfg.max_length - 48
-    if not cfg.system:
+    budget, served = cfg.max_length - 48, served_config(cfg)
+    if served is None:
         return RAGPrompt(max_prompt_tokens=budget)
-    from ragadapt.manifest import read_manifest
-    from ragadapt.system import RAGConfig
-
-    served = RAGConfig.from_dict(read_manifest(cfg.system, "rag-system", verify_hashes=False)["config"])
     return RAGPrompt(system=served.system_prompt, max_prompt_tokens=min(budget, served.max_prompt_tokens))
+
+
+def own_targets(examples: list[ContextExample], generator, prompt: RAGPrompt, max_new_tokens: int):
+    """Self-distilled targets: on a clean, noisy or counterfactual context, the starting model's own answer
+    (as served: the system's prompt and answer length) replaces the gold span when it holds the right answer (the
+    edited one for a counterfactual, without the original), so training teaches what to answer while the model
+    keeps its own phrasing and moves less. Returns the examples and the per-kind count of own answers kept."""
+    from collections import Counter
+
+    from ragadapt.eval.faithfulness import prompts_for
+    from ragadapt.eval.metrics import answer_contains, is_abstention
+    from ragadapt.text import end_at_boundary
+
+    todo = [i for i, e in enumerate(examples) if e.kind in ("clean", "noisy", "counterfactual")]
+    texts = generator.generate(prompts_for([examples[i] for i in todo], prompt, generator.count_tokens),
+                               max_new_tokens=max_new_tokens, batch_size=8)
+    out, kept = list(examples), Counter()
+    for i, text in zip(todo, texts):
+        e = examples[i]
+        if text and generator.count_tokens(text) >= max_new_tokens - 1:
+            text = end_at_boundary(text)
+        text = text.strip()
+        right = answer_contains(text, [e.target]) and not is_abstention(text)
+        if right and (e.kind != "counterfactual" or not answer_contains(text, [e.original])):
+            out[i] = replace(e, target=text)
+            kept[e.kind] += 1
+    return out, dict(kept)
 
 
 def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
@@ -126,11 +163,16 @@ def chat_row(example: ContextExample, prompt: RAGPrompt, count_tokens=None) -> d
 
 def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     """Steps 1-2: data/train.jsonl (chat rows) and data/test.jsonl (ContextExamples). Reused if present."""
+    from ragadapt.training import fingerprint
+
     data = Path(cfg.output_dir) / "data"
     train_path, test_path = data / "train.jsonl", data / "test.jsonl"
-    if train_path.exists() and test_path.exists():
-        log.info("reusing %s and %s", train_path, test_path)
+    made_by = fingerprint.make({k: getattr(cfg, k) for k in DATA_FIELDS})
+    if train_path.exists() and test_path.exists() and fingerprint.matches(data, made_by):
+        log.info("reusing %s and %s (made with these settings)", train_path, test_path)
         return train_path, test_path
+    if train_path.exists():
+        log.info("%s was made with other settings: building the data again", data)
     passages = corpus_passages(cfg)
     triples = make_triples(cfg, passages)
     train_t, test_t = split_by_document(triples, cfg.test_fraction, cfg.seed)
@@ -159,10 +201,22 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    if cfg.targets == "own":
+        from ragadapt.generation import TransformersGenerator
+
+        served = served_config(cfg)
+        train, kept = own_targets(train, TransformersGenerator.from_pretrained(cfg.model), prompt,
+                                  served.max_new_tokens if served is not None else 48)
+        log.info("targets: the starting model's own answer kept on %s of %s contexts (the gold span elsewhere)",
+                 kept, dict(builder.stats.built))
+    elif cfg.targets != "span":
+        raise DataFormatError(f"targets must be own or span, got {cfg.targets!r}", field="targets")
+
     write_jsonl(data / "triples_train.jsonl", [t.to_dict() for t in train_t])
     write_jsonl(data / "triples_test.jsonl", [t.to_dict() for t in test_t])
     write_jsonl(test_path, [e.to_dict() for e in test])
     write_jsonl(train_path, [chat_row(e, prompt, count) for e in train])
+    atomic_write_text(data / fingerprint.FINGERPRINT, json.dumps(made_by, indent=2, default=str))
     return train_path, test_path
 
 

@@ -130,3 +130,33 @@ def test_eval_faithfulness_cli(tmp_path, tiny_generator_dir, capsys):
     rows = [json.loads(line) for line in (tmp_path / "rep" / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == 2 * len(examples) and {"generator", "kind"} <= set(rows[0])  # every answer, per generator
     assert main(["eval", "--faithfulness"]) == 2
+
+
+def test_own_targets_keep_the_models_answer_only_when_it_is_right():
+    from ragadapt.corpora.contexts import ContextExample
+    from ragadapt.prompts import RAGPrompt
+    from ragadapt.training.contextual import own_targets
+
+    p = Passage(id="t#0", doc_id="t", title="Tower", text="The tower was built by Gustave Eiffel in 1889.")
+    base = {"question": "Who built the tower?", "original": "Gustave Eiffel", "doc_id": "t", "passages": [p]}
+    examples = [ContextExample("clean", target="Gustave Eiffel", answers=["Gustave Eiffel"], **base),
+                ContextExample("noisy", target="Gustave Eiffel", answers=["Gustave Eiffel"], **base),
+                ContextExample("counterfactual", target="Ada Lovelace", answers=["Ada Lovelace"], edited="Ada Lovelace",
+                               **base),
+                ContextExample("counterfactual", target="Ada Lovelace", answers=["Ada Lovelace"], edited="Ada Lovelace",
+                               **base),
+                ContextExample("unanswerable", target="I don't know.", answers=["I don't know."], **base)]
+    replies = iter(["It was built by Gustave Eiffel.", "I don't know.", "Ada Lovelace built it.",
+                    "Gustave Eiffel, not Ada Lovelace."])
+
+    class Scripted:
+        def count_tokens(self, text):
+            return len(text.split())
+
+        def generate(self, prompts, **_):
+            return [next(replies) for _ in prompts]
+
+    out, kept = own_targets(examples, Scripted(), RAGPrompt(), max_new_tokens=48)
+    assert [e.target for e in out] == ["It was built by Gustave Eiffel.", "Gustave Eiffel", "Ada Lovelace built it.",
+                                       "Ada Lovelace", "I don't know."]
+    assert kept == {"clean": 1, "counterfactual": 1}

@@ -1,0 +1,60 @@
+"""kill -9 at every rename of a build and of an evaluation: what is on disk is the old result or the new one,
+never a half; the next load or rerun works and leaves no temporary folders behind (issue 16)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+# Runs the CLI with os.replace counted; at the KILL_AT-th rename the process SIGKILLs itself (before it).
+WRAPPER = """
+import atexit, os, signal, sys
+kill_at, count, real = int(os.environ.get("KILL_AT", "0")), [0], os.replace
+def replace(a, b):
+    count[0] += 1
+    if count[0] == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(a, b)
+os.replace = replace
+atexit.register(lambda: open(os.environ["COUNT_FILE"], "w").write(str(count[0])))
+from ragadapt.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_cli(tmp_path, args, kill_at=0):
+    script = tmp_path / "wrapper.py"
+    script.write_text(WRAPPER)
+    env = {**os.environ, "KILL_AT": str(kill_at), "COUNT_FILE": str(tmp_path / "count"), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "RAGADAPT_VERIFY": "1"}
+    proc = subprocess.run([sys.executable, str(script), "-q", *args], env=env, capture_output=True, text=True,
+                          timeout=300)
+    count = int((tmp_path / "count").read_text()) if proc.returncode != -9 else None
+    return proc, count
+
+
+def leftovers(directory):
+    return sorted(p.name for p in directory.iterdir() if ".tmp-" in p.name or ".old-" in p.name)
+
+
+def test_a_build_killed_at_any_rename_leaves_the_old_system_or_the_new(tmp_path, jsonl_corpus, tiny_embedder_dir):
+    from ragadapt.system import RAGSystem
+
+    out = tmp_path / "runs" / "sys"
+    build = ["build", "--corpus", str(jsonl_corpus), "--out", str(out), "--embedder", str(tiny_embedder_dir),
+             "--device", "cpu", "--overwrite"]
+    proc, renames = run_cli(tmp_path, [*build, "-k", "1"])
+    assert proc.returncode == 0, proc.stderr
+    assert renames >= 2  # at least: the old system moved aside, the new one moved in
+    previous = 1
+    for kill_at in range(1, renames + 1):  # each kill rebuilds with another k over what the last kill left
+        proc, _ = run_cli(tmp_path, [*build, "-k", str(kill_at + 1)], kill_at)
+        assert proc.returncode == -9
+        system = RAGSystem.load(out, generator=False)  # a save killed between its two renames is recovered
+        assert system.config.k in (previous, kill_at + 1) and system.retriever.search(["Paris"], 1)[0]
+        previous = system.config.k
+    proc, _ = run_cli(tmp_path, [*build, "-k", "9"])
+    assert proc.returncode == 0, proc.stderr
+    assert RAGSystem.load(out, generator=False).config.k == 9 and not leftovers(out.parent), leftovers(out.parent)
