@@ -62,6 +62,8 @@ class PipelineConfig:
     merge_dev: str = _help("questions that choose `merge: auto` (the hand-written dev-select set by default)",
                            "dev-select")
     merge_max: int = _help("dev questions answered per candidate alpha", 60)
+    merge_grid: list[float] = _help("the alphas `merge: auto` tries (ties go to the smaller one)",
+                                    factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
 
 
 # what a stage's method adapts, for `merge` (a reranker or bridge has no earlier version to merge towards)
@@ -157,7 +159,8 @@ def _merge(cfg: PipelineConfig, stage: PipelineStage, before: Path, after: Path,
 
     component, out = MERGEABLE[stage.method], directory / "merged-system"
     if stage.merge == "auto":
-        _, alpha, scores = merge_auto(before, after, component, out, dev_examples(cfg.merge_dev)[: cfg.merge_max])
+        _, alpha, scores = merge_auto(before, after, component, out, dev_examples(cfg.merge_dev)[: cfg.merge_max],
+                                      grid=cfg.merge_grid)
         return str(out), {"alpha": alpha, "dev_scores": scores, "dev": cfg.merge_dev}
     try:
         alpha = float(stage.merge)

@@ -53,11 +53,12 @@ def test_overrides_are_dotted_and_typed(tmp_path):
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
 def test_every_shipped_config_loads(path):
-    from ragadapt import training
     from ragadapt.training import METHODS
+    from ragadapt.training.validate import check_config
 
     method = path.stem.split("_")[0]
     cfg = load_config(METHODS[method][0], path)
+    check_config(method, cfg)  # every trainer override is a field of its TRL / sentence-transformers config
     # the contextual and retriever routines make their own data from a corpus
     assert getattr(cfg, "data", None) or getattr(cfg, "stages", None) or getattr(cfg, "corpus", None)
 
