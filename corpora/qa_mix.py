@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from ragadapt.corpora.qa_recipes import RECIPES, QATriple, RecipeStats
@@ -38,7 +39,21 @@ _BY = re.compile(_SUBJ + r" (?:is|was) (?:\w+ )?(?P<verb>founded|written|"
 _COUNT = re.compile(_SUBJ + r" (?:has|had|have|comprises|contains|consists of|"
                     r"includes) (?:about |around |over |some )?(?P<n>\d[\d,]*|two|three|four|five|six|seven|eight|"
                     r"nine|ten|twelve) (?P<noun>[a-z]+s)\b")
+_YEAR = r"(?:1[0-9]{3}|20[0-2][0-9])"
+_SINCE = re.compile(_SUBJ + r" (?:was|were) (?:\w+ )?(?P<verb>founded|established|built|completed|opened|formed|"
+                    r"created|discovered|invented|published|released|signed) in (?:\w+ ){0,3}?(?P<year>" + _YEAR + r")\b")
+# a person's lead: "Name (1 May 1820 – 3 June 1901) was a German physicist ..."
+_LIFE = re.compile(r"^(?P<subj>[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,4}) \((?:[^()]*?\b)?(?P<born>" + _YEAR +
+                   r")\b[^()]*?[–-][^()]*?\b(?P<died>" + _YEAR + r")\)")
+_NATIONALITY = re.compile(r"^(?P<subj>[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,4}) (?:\([^()]*\) )?(?:was|is) an? "
+                          r"(?P<nat>[A-Z][a-z]{2,}(?:an|ese|ish|ch|i|ic))(?:-born)? (?:[a-z]+ )?(?P<job>[a-z]{4,}(?:er|ist|or|ian|ant|ent|"
+                          r"et|ess))\b")
+_CAPITAL = re.compile(r"^(?P<city>[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){0,2}) is the capital (?:city )?(?:and (?:the )?"
+                      r"largest city )?of (?:the )?(?P<place>[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){0,3})")
 _IN_YEAR = re.compile(r"^In (?P<year>1[0-9]{3}|20[0-2][0-9]), (?P<rest>[^,;]{12,140})\.$")
+
+
+MAX_PER_KIND = 200
 
 
 def fact_qa(passages: Sequence[Passage], stats: RecipeStats | None = None) -> list[QATriple]:
@@ -64,9 +79,26 @@ def fact_qa(passages: Sequence[Passage], stats: RecipeStats | None = None) -> li
                 out.append(QATriple(f"How many {m['noun']} does {subj} have?", m["n"], p, "how-many"))
             elif (m := _IN_YEAR.match(sentence)) and p.title and p.title.split()[0] in m["rest"]:
                 out.append(QATriple(f"In what year did this happen: {m['rest']}?", m["year"], p, "when"))
+            elif (m := _SINCE.match(sentence)) and (subj := subject(m)):
+                out.append(QATriple(f"When was {subj} {m['verb']}?", m["year"], p, "when"))
+            elif (m := _CAPITAL.match(sentence)) and m["city"] != m["place"]:
+                out.append(QATriple(f"What is the capital of {m['place']}?", m["city"], p, "what"))
+            elif m := _LIFE.match(sentence):
+                out.append(QATriple(f"In what year was {m['subj']} born?", m["born"], p, "when"))
+                out.append(QATriple(f"When did {m['subj']} die?", m["died"], p, "when"))
+            if (m := _NATIONALITY.match(sentence)) and (subj := subject(m)):
+                out.append(QATriple(f"What nationality was {subj}?", m["nat"], p, "which"))
     kept = [t for t in out if t.answer.lower() not in t.question.lower() or stats.reject("answer in the question")]
-    stats.triples += len(kept)
-    return kept
+    per_kind: Counter = Counter()  # no kind crowds out the others (most lead sentences give a nationality)
+    capped = []
+    for t in kept:
+        per_kind[t.kind] += 1
+        if per_kind[t.kind] <= MAX_PER_KIND:
+            capped.append(t)
+        else:
+            stats.reject(f"more than {MAX_PER_KIND} {t.kind} questions")
+    stats.triples += len(capped)
+    return capped
 
 
 PARAPHRASE_SYSTEM = ("Rewrite the question with other words. Keep its meaning. Do not answer it. Reply with the "

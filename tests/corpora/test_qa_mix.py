@@ -117,3 +117,14 @@ class _Paraphraser:
         if prompts[0][0]["content"].startswith("Rewrite"):
             return ["Tell me: " + p[-1]["content"].lower() for p in prompts]
         return ["small town in the north" for _ in prompts]
+
+
+def test_facts_ask_when_what_and_which_too():
+    p = Passage(id="Oslo#0", doc_id="Oslo", title="Oslo", text=(
+        "Oslo is the capital and largest city of Norway. It was founded in 1040 by the king. "
+        "Edvard Munch was a Norwegian painter whose work shaped expressionism."))
+    munch = Passage(id="Munch#0", doc_id="Munch", title="Edvard Munch", text=p.text.split(". ", 2)[2])
+    questions = {(t.question, t.answer) for t in fact_qa([p, munch])}
+    assert ("What is the capital of Norway?", "Oslo") in questions
+    assert ("When was Oslo founded?", "1040") in questions
+    assert ("What nationality was Edvard Munch?", "Norwegian") in questions
