@@ -3,7 +3,8 @@
 Styles: the existing `template` (definition / year questions on the lead), `entity` (Jeopardy-style: the
 question describes its article) and `two-hop` recipes, plus `facts`: pattern questions of other kinds from *any*
 sentence of any chunk, not only the lead (where: "X is located in Y"; who: "X was founded / written / directed /
-painted / designed by Y"; how many: "X has N members / species / ..."; when: "In YEAR, ..." anywhere), and
+painted / designed by Y"; how many: "X has N members / species / ..."; when: "In YEAR, ..." anywhere and "X was
+founded / built / published in YEAR"; what: "X is the capital of Y"; which: "X was a Norwegian painter"), and
 `paraphrase`: template questions reworded by a generator, kept only when the generator still answers the
 reworded question from the passage and the rewording does not give the answer away.
 
