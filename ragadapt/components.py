@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragadapt.errors import ManifestError
+from ragadapt.errors import DataFormatError, ManifestError
 from ragadapt.manifest import MANIFEST, read_manifest
 
 ROLES = ("retriever", "reranker", "bridge", "generator")
@@ -50,7 +50,14 @@ def component_kind(directory: str | Path) -> str | None:
 
 def load_component(directory: str | Path, role: str | None = None, **kwargs):
     """Load a saved component by the kind its manifest names; `role` refuses a component of another role
-    (a reranker where a retriever belongs). kwargs go to the class's `load` (device=, embedder=, dtype=)."""
+    (a reranker where a retriever belongs). kwargs go to the class's `load` (device=, embedder=, dtype=). A URL
+    as the retriever is an index served by `ragadapt serve` (ragadapt.retrievers.remote.RemoteRetriever)."""
+    from ragadapt.retrievers.remote import RemoteRetriever, is_url
+
+    if is_url(str(directory)):
+        if role not in (None, "retriever"):
+            raise DataFormatError(f"{directory}: a URL serves a retriever, not a {role}")
+        return RemoteRetriever(str(directory))
     directory = Path(directory)
     kinds = registry()
     if role is None:

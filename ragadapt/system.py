@@ -297,8 +297,13 @@ class RAGSystem:
         for name in ("retriever", "reranker", "bridge"):
             override = {"retriever": retriever, "bridge": bridge}.get(name)
             if override:
+                from ragadapt.retrievers.remote import is_url
+
                 loaded[name] = load_component(override, role=name, device=device)
-                origins[name] = Path(override)
+                if is_url(str(override)):
+                    origins.pop(name, None)  # served elsewhere: nothing on disk to carry over
+                else:
+                    origins[name] = Path(override)
             elif name in origins:
                 loaded[name] = load_component(origins[name], role=name, device=device)
         gen_part = parts.get("generator", {})

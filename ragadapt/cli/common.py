@@ -37,8 +37,9 @@ def add_components(parser, generator: bool = True) -> None:
         g.add_argument("--generator", action="append", default=None, metavar="NAME_OR_DIR",
                        help="generator to answer with instead of the system's: a bundled alias, a model or training "
                             "output directory, or a hub id")
-    g.add_argument("--retriever", default=None, metavar="DIR",
-                   help="a saved retriever directory (e.g. OTHER_SYSTEM/retriever) instead of the system's")
+    g.add_argument("--retriever", default=None, metavar="DIR_OR_URL",
+                   help="a saved retriever directory (e.g. OTHER_SYSTEM/retriever) instead of the system's, or the "
+                        "URL of one served by `ragadapt serve` (http://HOST:PORT)")
     g.add_argument("--bridge", default=None, metavar="DIR", help="a saved bridge directory instead of the system's")
     g.add_argument("--no-verify", action="store_true",
                    help="skip checking the files' checksums against the manifest (sizes are still checked)")

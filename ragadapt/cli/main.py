@@ -7,10 +7,10 @@ import logging
 import os
 import sys
 
-from ragadapt.cli import agent, ask, build, demo, evaluate, system, train
+from ragadapt.cli import agent, ask, build, demo, evaluate, serve, system, train
 
 COMMANDS = {"demo": demo, "build": build, "ask": ask, "agent": agent, "eval": evaluate, "train": train,
-            "system": system}
+            "system": system, "serve": serve}
 
 
 def make_parser() -> argparse.ArgumentParser:
