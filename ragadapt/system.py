@@ -122,8 +122,10 @@ class RAGSystem:
     def build(cls, corpus, embedder: str = "minilm-l6", generator: str | None = "smollm2-135m-instruct",
               index: str = "flat", bm25: bool = False, chunk_tokens: int = 200, overlap: int = 32,
               device: str | None = None, config: RAGConfig | None = None, show_progress: bool = True,
-              strict: bool = False, limit: int | None = None, batch_size: int = 64) -> RAGSystem:
-        """Build from `corpus`: a spec string for `load_corpus` (`wiki`, a .jsonl, a folder...) or Documents."""
+              strict: bool = False, limit: int | None = None, batch_size: int = 64, shard_dir=None,
+              shard_size: int = 1024) -> RAGSystem:
+        """Build from `corpus`: a spec string for `load_corpus` (`wiki`, a .jsonl, a folder...) or Documents.
+        `shard_dir`: embed through resumable shards there (a killed build resumes; see retrievers.shards)."""
         from ragadapt.corpora import Chunker, load_corpus, tokenizer_spans
         from ragadapt.generation import TransformersGenerator
         from ragadapt.retrievers import BM25Retriever, DenseRetriever, Embedder, HybridRetriever
@@ -136,7 +138,7 @@ class RAGSystem:
         log.info("%d documents -> %d passages (chunks of <= %d tokens, overlap %d)",
                  len(docs), len(passages), chunker.chunk_tokens, chunker.overlap)
         retriever = DenseRetriever.build(passages, emb, index=index, device=device, batch_size=batch_size,
-                                         show_progress=show_progress)
+                                         show_progress=show_progress, shard_dir=shard_dir, shard_size=shard_size)
         if bm25:
             retriever = HybridRetriever({"dense": retriever, "bm25": BM25Retriever.build(passages)})
         gen = TransformersGenerator.from_pretrained(generator, device=device) if generator else None

@@ -48,11 +48,14 @@ class DenseRetriever:
     @classmethod
     def build(cls, passages: Sequence[Passage], embedder: Embedder | str = "minilm-l6",
               index: IndexSpec | str = "flat", device: str | None = None, batch_size: int = 64,
-              show_progress: bool = True) -> DenseRetriever:
+              show_progress: bool = True, shard_dir: str | Path | None = None,
+              shard_size: int = 1024) -> DenseRetriever:
+        """`shard_dir`: embed through resumable shards there (ragadapt.retrievers.shards): a killed build run
+        again embeds only what is missing."""
         if isinstance(embedder, str):
             embedder = Embedder.load(embedder, device=device)
         retriever = cls(embedder, VectorIndex(embedder.dim, index, device), batch_size=batch_size)
-        retriever.add(passages, show_progress=show_progress)
+        retriever.add(passages, show_progress=show_progress, shard_dir=shard_dir, shard_size=shard_size)
         return retriever
 
     @property
@@ -65,11 +68,18 @@ class DenseRetriever:
     def get(self, passage_id: str) -> Passage:
         return self.store.get(passage_id)
 
-    def add(self, passages: Sequence[Passage], show_progress: bool = False) -> None:
+    def add(self, passages: Sequence[Passage], show_progress: bool = False, shard_dir: str | Path | None = None,
+            shard_size: int = 1024) -> None:
         passages = list(passages)
         self.store.extend(passages)  # checks ids first, so a duplicate leaves the index unchanged
         try:
-            vectors = self.embedder.encode_docs([p.contents for p in passages], self.batch_size, show_progress)
+            texts = [p.contents for p in passages]
+            if shard_dir is not None:
+                from ragadapt.retrievers.shards import encode_resumable
+
+                vectors = encode_resumable(self.embedder, texts, shard_dir, shard_size, self.batch_size, show_progress)
+            else:
+                vectors = self.embedder.encode_docs(texts, self.batch_size, show_progress)
             self.index.add(vectors)
         except BaseException:
             self.store = PassageStore(self.store.passages[: len(self.store) - len(passages)])

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,12 +25,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def run_cli(tmp_path, args, kill_at=0):
+def run_cli(tmp_path, args, kill_at=0, quiet=True):
     script = tmp_path / "wrapper.py"
     script.write_text(WRAPPER)
     env = {**os.environ, "KILL_AT": str(kill_at), "COUNT_FILE": str(tmp_path / "count"), "HF_HUB_OFFLINE": "1",
            "OMP_NUM_THREADS": "1", "RAGADAPT_VERIFY": "1"}
-    proc = subprocess.run([sys.executable, str(script), "-q", *args], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, str(script), *(["-q"] if quiet else []), *args], env=env, capture_output=True, text=True,
                           timeout=300)
     count = int((tmp_path / "count").read_text()) if proc.returncode != -9 else None
     return proc, count
@@ -44,7 +45,7 @@ def test_a_build_killed_at_any_rename_leaves_the_old_system_or_the_new(tmp_path,
 
     out = tmp_path / "runs" / "sys"
     build = ["build", "--corpus", str(jsonl_corpus), "--out", str(out), "--embedder", str(tiny_embedder_dir),
-             "--device", "cpu", "--overwrite"]
+             "--device", "cpu", "--overwrite", "--shard-size", "100000"]
     proc, renames = run_cli(tmp_path, [*build, "-k", "1"])
     assert proc.returncode == 0, proc.stderr
     assert renames >= 2  # at least: the old system moved aside, the new one moved in
@@ -58,3 +59,27 @@ def test_a_build_killed_at_any_rename_leaves_the_old_system_or_the_new(tmp_path,
     proc, _ = run_cli(tmp_path, [*build, "-k", "9"])
     assert proc.returncode == 0, proc.stderr
     assert RAGSystem.load(out, generator=False).config.k == 9 and not leftovers(out.parent), leftovers(out.parent)
+
+
+def test_a_killed_sharded_build_resumes_with_the_same_vectors(tmp_path, jsonl_corpus, tiny_embedder_dir):
+    """kill -9 after some embedding shards were saved: the rerun embeds only the rest, and the system is the
+    same, file for file, as one built without interruption."""
+    out, other = tmp_path / "runs" / "sys", tmp_path / "runs" / "uninterrupted"
+    build = ["build", "--corpus", str(jsonl_corpus), "--embedder", str(tiny_embedder_dir), "--device", "cpu",
+             "--shard-size", "64"]  # 1,611 passages
+    proc, _ = run_cli(tmp_path, [*build, "--out", str(other)])
+    assert proc.returncode == 0, proc.stderr
+    proc, _ = run_cli(tmp_path, [*build, "--out", str(out)], kill_at=3)  # after 2 of the 26 shards
+    assert proc.returncode == -9 and not out.exists()
+    shards = sorted((out.parent / ".sys.embedding-shards").glob("shard-*.npy"))
+    assert len(shards) == 2
+    proc, _ = run_cli(tmp_path, [*build, "--out", str(out)], quiet=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 of 26 shards already" in proc.stderr
+    files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    same = {p.relative_to(other): p.read_bytes() for p in other.rglob("*") if p.is_file()}
+    assert files.keys() == same.keys()
+    assert [f for f in files if files[f] != same[f] and f.name != "manifest.json"] == []  # vectors, index, passages
+    manifests = [json.loads(files[Path("retriever") / "manifest.json"]), json.loads(same[Path("retriever") / "manifest.json"])]
+    assert manifests[0]["files"] == manifests[1]["files"]
+    assert not leftovers(out.parent)

@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
                    "measured for the bundled SmolLM2-135M; larger generators use more)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N documents")
     p.add_argument("--batch-size", type=int, default=64, help="embedding batch size (default: 64)")
+    p.add_argument("--shard-size", type=int, default=1024,
+                   help="passages per embedding shard: each is saved as it finishes, so a killed build run again "
+                        "with the same command resumes at the next missing shard (default: 1024)")
     p.add_argument("--strict", action="store_true",
                    help="fail on empty, non-UTF-8 or duplicate-id documents instead of skipping and counting them")
     add_device(p)
@@ -64,7 +67,9 @@ def check_out(out, overwrite: bool) -> None:
 
 
 def run(args) -> int:
+    import shutil
     import time
+    from pathlib import Path
 
     from ragadapt.cli.common import peak_rss_mb
     from ragadapt.models import resolve_model
@@ -73,13 +78,17 @@ def run(args) -> int:
     resolve_model(args.generator, kind="generator")  # an unknown generator fails now, not at the first question
     check_out(args.out, args.overwrite)  # before the embedding, not after it
     start = time.perf_counter()
+    out = Path(args.out)
+    shards = out.parent / f".{out.name}.embedding-shards"  # kept until the system is saved: a rerun resumes
     system = RAGSystem.build(
         args.corpus, embedder=args.embedder, generator=None, index=args.index, bm25=args.bm25,
         chunk_tokens=args.chunk_tokens, overlap=args.overlap, device=args.device, strict=args.strict,
-        limit=args.limit, batch_size=args.batch_size, config=RAGConfig(k=args.k),
+        limit=args.limit, batch_size=args.batch_size, config=RAGConfig(k=args.k), shard_dir=shards,
+        shard_size=args.shard_size,
     )
     system.generator_ref = args.generator  # recorded by name; loaded when the system answers
-    system.save(args.out)
+    system.save(out)
+    shutil.rmtree(shards, ignore_errors=True)
     print(f"built {len(system.retriever)} passages into {args.out} in {time.perf_counter() - start:.1f} s "
           f"(peak RSS {peak_rss_mb():.0f} MB)")
     return 0
