@@ -345,7 +345,7 @@ def describe(directory: str | Path) -> str:
     """`ragadapt system show`: the components of a saved system, where each came from, their checksums."""
     directory = Path(directory)
     m = read_manifest(directory, KIND, verify_hashes=False)
-    lines = [f"system {directory}", f"  config: " + ", ".join(f"{k}={v!r}" for k, v in m["config"].items()
+    lines = [f"system {directory}", "  config: " + ", ".join(f"{k}={v!r}" for k, v in m["config"].items()
                                                              if k != "system_prompt")]
     for name, part in m["components"].items():
         if "ref" in part:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 # Runs the CLI with os.replace counted; at the KILL_AT-th rename the process SIGKILLs itself (before it).
 WRAPPER = """
