@@ -68,6 +68,8 @@ class DenseRetriever:
     def get(self, passage_id: str) -> Passage:
         return self.store.get(passage_id)
 
+    index_recall: dict | None = None  # an approximate index's recall@10 against exact search, measured at build
+
     def add(self, passages: Sequence[Passage], show_progress: bool = False, shard_dir: str | Path | None = None,
             shard_size: int = 1024) -> None:
         passages = list(passages)
@@ -84,6 +86,8 @@ class DenseRetriever:
         except BaseException:
             self.store = PassageStore(self.store.passages[: len(self.store) - len(passages)])
             raise
+        if self.index.spec.kind != "flat" and len(self.store) == len(passages):  # a fresh approximate index
+            self.index_recall = approximate_recall(self, vectors)
 
     def reembed(self, show_progress: bool = False) -> None:
         """Rebuild the index from the current embedder (after the document encoder was trained, or its
@@ -116,6 +120,7 @@ class DenseRetriever:
                 index=self.index.spec.to_dict(), vectors=vectors_file,
                 embedder_dir=EMBEDDER_SUBDIR if save_embedder else None,
                 query_prefix=self.embedder.query_prefix, doc_prefix=self.embedder.doc_prefix,
+                **({"index_recall": self.index_recall} if self.index_recall else {}),
             )
 
     @classmethod
@@ -146,3 +151,26 @@ class DenseRetriever:
             )
         return cls(embedder, index, store)
 
+
+
+def approximate_recall(retriever: DenseRetriever, vectors, queries: int = 200, k: int = 10, seed: int = 0) -> dict:
+    """recall@k of the approximate index against exact inner-product search over the same `vectors`, on
+    `queries` held-out queries: the titles (else the opening words) of passages drawn at random, embedded as
+    queries are. Logged and recorded in the manifest, so a user sees what the preset costs on their corpus."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(retriever.store), min(queries, len(retriever.store)), replace=False)
+    texts = [retriever.store[int(r)].title or " ".join(retriever.store[int(r)].text.split()[:8]) for r in rows]
+    q = retriever.embedder.encode_queries(texts, retriever.batch_size)
+    from ragadapt.retrievers.faiss_support import import_faiss
+
+    faiss = import_faiss()  # the approximate kinds are FAISS indexes
+    k = min(k, len(vectors))
+    _, exact = faiss.knn(np.ascontiguousarray(q, dtype=np.float32), np.ascontiguousarray(vectors, dtype=np.float32),
+                         k, metric=faiss.METRIC_INNER_PRODUCT)  # blocked brute force: memory stays bounded
+    _, approx = retriever.index.search(q, k)
+    recall = float(np.mean([len(set(a) & set(e)) / k for a, e in zip(approx.tolist(), exact.tolist())]))
+    log.info("%s index: recall@%d %.3f against exact search on %d held-out queries", retriever.index.spec.kind, k,
+             recall, len(rows))
+    return {f"recall@{k}_vs_flat": round(recall, 4), "queries": int(len(rows))}
