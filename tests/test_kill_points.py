@@ -1,4 +1,4 @@
-"""kill -9 at every rename of a build and of an evaluation: what is on disk is the old result or the new one,
+"""kill -9 at the renames of a build: what is on disk is the old result or the new one,
 never a half; the next load or rerun works and leaves no temporary folders behind (issue 16)."""
 
 import json
@@ -49,7 +49,9 @@ def test_a_build_killed_at_any_rename_leaves_the_old_system_or_the_new(tmp_path,
     assert proc.returncode == 0, proc.stderr
     assert renames >= 2  # at least: the old system moved aside, the new one moved in
     previous = 1
-    for kill_at in range(1, renames + 1):  # each kill rebuilds with another k over what the last kill left
+    # the first rename, one in the middle (inside the temporary folder) and the last two (the old system moved
+    # aside, the new one moved in); each kill rebuilds with another k over what the last kill left
+    for kill_at in sorted({1, renames // 2, renames - 1, renames}):
         proc, _ = run_cli(tmp_path, [*build, "-k", str(kill_at + 1)], kill_at)
         assert proc.returncode == -9
         system = RAGSystem.load(out, generator=False)  # a save killed between its two renames is recovered
