@@ -1,0 +1,80 @@
+"""Vector indexes at scale, side by side in one process: N synthetic 384-d unit vectors (clustered like sentence
+embeddings), indexed as flat, IVF, HNSW and IVF-PQ presets of `ragadapt.retrievers.VectorIndex`: build seconds,
+index bytes per vector, queries per second one at a time and in batches of 256, recall@10 against flat; then
+the extrapolation to a 21M-passage corpus (the DPR Wikipedia split) from bytes per vector and build time per
+vector measured here.
+
+    python benchmarks/bench_index.py [--n 1000000] [--queries 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def clustered(n: int, d: int, seed: int, centers: int = 2000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centers, d)).astype(np.float32)
+    out = np.empty((n, d), np.float32)
+    for start in range(0, n, 100_000):  # in blocks: bounded temporary memory
+        m = min(100_000, n - start)
+        x = c[rng.integers(0, centers, m)] + 0.6 * rng.standard_normal((m, d)).astype(np.float32)
+        out[start:start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=256)
+    parser.add_argument("--kinds", default="flat,ivf,hnsw,ivfpq")
+    args = parser.parse_args()
+
+    from ragadapt.retrievers import IndexSpec, VectorIndex
+
+    d = 384
+    x = clustered(args.n, d, 0)
+    q = clustered(args.queries, d, 1)
+    rows, truth = {}, None
+    for kind in args.kinds.split(","):
+        index = VectorIndex(d, IndexSpec(kind=kind))
+        start = time.perf_counter()
+        index.add(x)
+        build = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as tmp:
+            size = (Path(tmp) / index.save(tmp)).stat().st_size
+        start = time.perf_counter()
+        for i in range(min(64, len(q))):
+            index.search(q[i:i + 1], 10)
+        qps1 = min(64, len(q)) / (time.perf_counter() - start)
+        start = time.perf_counter()
+        _, found = index.search(q, 10)
+        qps256 = len(q) / (time.perf_counter() - start)
+        if truth is None:
+            truth = found if kind == "flat" else VectorIndex(d, "flat").search(q, 10)[1]
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.tolist(), truth.tolist())]))
+        rows[kind] = {"build_s": round(build, 1), "bytes_per_vector": round(size / args.n, 1), "qps_batch1": round(qps1),
+                      "qps_batch256": round(qps256), "recall@10": round(recall, 3)}
+        print(kind, rows[kind], flush=True)
+    flat = rows.get("flat")
+    print(f"\n{args.n:,} vectors of {d} dims")
+    print("| index | build s | bytes/vector | QPS batch 1 | QPS batch 256 | recall@10 vs flat | "
+          "21M: index GB | 21M: build h (linear) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, r in rows.items():
+        scale = 21_000_000 / args.n
+        print(f"| {kind} | {r['build_s']} | {r['bytes_per_vector']} | {r['qps_batch1']:,} | {r['qps_batch256']:,} | "
+              f"{r['recall@10']} | {r['bytes_per_vector'] * 21e6 / 2**30:.1f} | {r['build_s'] * scale / 3600:.2f} |")
+    if flat:
+        print("\nflat search time grows linearly with N: at 21M, QPS batch 1 ~", round(flat["qps_batch1"] / scale, 2))
+    print(json.dumps({"n": args.n, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
