@@ -3,8 +3,9 @@ save, and when training ends the best-scoring weights are put back, so `final/` 
 
 Written as a callback because transformers' `load_best_model_at_end` chooses by the trainer's own evaluation
 loop (a loss or a metric over logits of `eval_dataset`), while what we choose by is end to end: a RAG system
-answering hand-written dev-select questions with the model being trained. Ties go to the earlier step (the one
-closer to the start: the safer of two equal choices, as for `merge: auto`).
+answering hand-written dev-select questions with the model being trained. Ties go to the later step: the dev
+questions guard against a loss, and of two steps that answer them equally the later one holds more of what the
+routine trains (a faithfulness the dev answers do not measure). Step 0 is kept only when every step answers worse.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class BestCheckpoint(TrainerCallback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, self.label: value}) + "\n")
-        if best is None or value > self.scores[best]:
+        if best is None or value >= self.scores[best]:
             self._weights = {step: {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()
                                     if p.requires_grad}}
             if step > 0:  # checkpoint rotation (save_total_limit) spares the trainer's best checkpoint
@@ -58,7 +59,7 @@ class BestCheckpoint(TrainerCallback):
     def best_step(self) -> int | None:
         if not self.scores:
             return None
-        return max(self.scores, key=lambda s: (self.scores[s], -s))
+        return max(self.scores, key=lambda s: (self.scores[s], s))
 
     def _load_history(self) -> None:
         """Scores of an earlier process of this run (a resume): their weights are on disk, not in memory."""

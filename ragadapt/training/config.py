@@ -97,7 +97,7 @@ class TrainConfig:
     dev_select: str | None = _help("early stopping: these questions (dev-select, the hand-written set's selection "
                                    "half; or a .jsonl) are answered end to end through `system` with the model "
                                    "in training at step 0 and at every checkpoint, and final/ keeps the best "
-                                   "step (answer-contains; ties to the earlier step). null: the last step", None)
+                                   "step (answer-contains; ties to the later step). null: the last step", None)
     dev_select_max: int = _help("dev_select questions answered per score", 40)
 
     def __post_init__(self):
@@ -173,7 +173,7 @@ class ContextualConfig(LMConfig):
     max_answer_eval: int = _help("questions per dev split answered in the report (generation is the slow part)", 200)
     dev_select: str | None = _help("early stopping: these questions are answered end to end through `system` with "
                                    "the model in training at step 0 and at every checkpoint, and final/ keeps the "
-                                   "best step (ties to the earlier one). null: the last step", "dev-select")
+                                   "best step (ties to the later one). null: the last step", "dev-select")
     judge: str | None = _help("generator used as LLM judge in the evaluation (default: none)", None)
     general_texts: int = _help("held-out general texts (Python docs) for the forgetting check", 40)
 

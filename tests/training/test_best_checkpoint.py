@@ -24,7 +24,9 @@ def scripted(monkeypatch, values):
     return calls
 
 
-@pytest.mark.parametrize("values, best", [([0.2, 0.4, 0.9, 0.5, 0.3], 12), ([0.6, 0.4, 0.6, 0.5, 0.3], 0)])
+@pytest.mark.parametrize("values, best", [([0.2, 0.4, 0.9, 0.5, 0.3], 12),  # the best step
+                                          ([0.7, 0.4, 0.6, 0.5, 0.3], 0),  # every step worse: the start
+                                          ([0.2, 0.6, 0.6, 0.5, 0.3], 12)])  # a tie: the later step
 def test_final_is_the_best_dev_select_step(tmp_path, tiny_generator_dir, chat_data, monkeypatch, values, best):
     calls = scripted(monkeypatch, values)
     cfg = build(config(tmp_path, tiny_generator_dir, chat_data, system=str(tmp_path / "unused-system"),
