@@ -50,8 +50,25 @@ class ContextExample:
 
     @classmethod
     def from_dict(cls, d: dict) -> ContextExample:
-        return cls(d["kind"], d["question"], [Passage.from_dict(p) for p in d["passages"]], d["target"],
-                   list(d["answers"]), d["original"], d.get("edited"), d.get("doc_id", ""))
+        """A saved example; a field of the wrong shape raises DataFormatError naming the field."""
+        def text(name: str, optional: bool = False):
+            value = d.get(name)
+            if value is None and optional:
+                return None
+            if not isinstance(value, str):
+                raise DataFormatError(f"expected text, got {value!r}", field=name)
+            return value
+
+        if d.get("kind") not in KINDS:
+            raise DataFormatError(f"kind must be one of {', '.join(KINDS)}, got {d.get('kind')!r}", field="kind")
+        passages, answers = d.get("passages"), d.get("answers")
+        if not isinstance(passages, list) or not all(isinstance(p, dict) and isinstance(p.get("id"), str) and
+                                                     isinstance(p.get("text"), str) for p in passages):
+            raise DataFormatError("expected a list of passages, each with text `id` and `text`", field="passages")
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            raise DataFormatError(f"expected a list of texts, got {answers!r}", field="answers")
+        return cls(d["kind"], text("question"), [Passage.from_dict(p) for p in passages], text("target"),
+                   list(answers), text("original"), text("edited", optional=True), str(d.get("doc_id") or ""))
 
 
 def edit_passage(passage: Passage, answer: str, replacement: str) -> Passage:

@@ -235,7 +235,19 @@ def dpo_pairs(train_path: Path) -> list[dict]:
 
 
 def load_test(test_path: Path) -> list[ContextExample]:
-    return [ContextExample.from_dict(r) for r in _read_jsonl(test_path)]
+    """Context examples of a .jsonl (a routine's data/test.jsonl or one of the user's); a bad row is one line
+    naming the file, the line and the field."""
+    from ragadapt.jsonl import iter_jsonl
+
+    examples = []
+    for lineno, row in iter_jsonl(test_path):
+        try:
+            examples.append(ContextExample.from_dict(row))
+        except DataFormatError as e:
+            raise DataFormatError(f"not a context example: {e}", path=str(test_path), line=lineno) from e
+    if not examples:
+        raise DataFormatError("no context examples", path=str(test_path))
+    return examples
 
 
 def general_texts(n: int) -> list[str]:

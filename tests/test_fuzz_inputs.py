@@ -1,0 +1,67 @@
+"""Fuzzed inputs a user hands in: QA files, context files and `key=value` overrides either load or fail with one
+line that names the file (and line) or the override; none raises anything else (issue 16)."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ragadapt.errors import RagadaptError
+
+VALUES = st.one_of(st.none(), st.integers(), st.booleans(), st.text(max_size=12),
+                   st.lists(st.one_of(st.text(max_size=6), st.integers()), max_size=3),
+                   st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
+RECORD_KEYS = ["question", "answers", "answer", "id", "gold_ids", "gold_doc_ids", "meta", "kind", "passages",
+               "target", "original", "edited", "x"]
+LINES = st.lists(st.one_of(st.text(max_size=30),
+                           st.dictionaries(st.sampled_from(RECORD_KEYS), VALUES, max_size=6).map(json.dumps)),
+                 min_size=1, max_size=5)
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def one_line(e: Exception, name: str) -> bool:
+    return name in str(e) and "\n" not in str(e).strip()
+
+
+@FUZZ
+@given(lines=LINES)
+def test_fuzzed_qa_files_load_or_fail_with_one_named_line(tmp_path, lines):
+    from ragadapt.eval.data import load_qa_jsonl
+
+    path = tmp_path / "qa.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    try:
+        examples = load_qa_jsonl(path)
+    except RagadaptError as e:
+        assert one_line(e, "qa.jsonl"), e
+    else:
+        assert all(isinstance(e.question, str) and e.answers and all(isinstance(a, str) for a in e.answers)
+                   for e in examples)
+
+
+@FUZZ
+@given(lines=LINES)
+def test_fuzzed_context_files_load_or_fail_with_one_named_line(tmp_path, lines):
+    from ragadapt.training.contextual import load_test as load_contexts
+
+    path = tmp_path / "contexts.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    try:
+        load_contexts(path)
+    except RagadaptError as e:
+        assert one_line(e, "contexts.jsonl"), e
+
+
+@FUZZ
+@given(key=st.sampled_from(["trainer.learning_rate", "max_length", "seed", "data", "freeze", "lora.r", "stages.0.x",
+                            "nope", "trainer", "replay.1.path", "schedule.name", ""]),
+       value=st.one_of(st.text(max_size=12), st.integers().map(str), st.just("[1, 2"), st.just("{a: 1}"),
+                       st.just("null"), st.just("- x")))
+def test_fuzzed_overrides_apply_or_blame_the_override(key, value):
+    from ragadapt.training import LMConfig, load_config
+
+    item = f"{key}={value}"
+    try:
+        load_config(LMConfig, None, [item])
+    except RagadaptError as e:
+        assert "\n" not in str(e).strip() and (item in str(e) or key.split(".")[0] in str(e)), e
