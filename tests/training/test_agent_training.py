@@ -61,12 +61,14 @@ def test_train_agent_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir)
         "max_new_tokens": 12, "max_eval": 3, "workflows": ["single-shot", "react"],
         # the warm-up teaches the random tiny model the action tags, so rollouts differ in reward
         "warmup_trainer": {"max_steps": 80, "learning_rate": 1e-2, "logging_steps": 5},
-        "trainer": {"max_steps": 2, "learning_rate": 1e-3, "num_generations": 2, "per_device_train_batch_size": 4,
+        # 4 steps of 2 groups of 4: the first step is the LR warm-up (LR 0), and a later one must see rewards differ
+        "trainer": {"max_steps": 4, "learning_rate": 1e-3, "num_generations": 4, "per_device_train_batch_size": 8,
                     "logging_steps": 1}})
     result = train_agent(cfg)
     out = tmp_path / "agent"
     metrics = [json.loads(line) for line in (out / "rl" / "metrics.jsonl").read_text().splitlines()]
-    assert any(m.get("reward_std", 0) > 0 for m in metrics) and any("loss" in m for m in metrics)
+    assert any(m.get("reward_std", 0) > 0 and m.get("learning_rate", 0) > 0 for m in metrics)
+    assert any("loss" in m for m in metrics)
     warm = AutoModelForCausalLM.from_pretrained(out / "warmup" / "final").state_dict()
     trained = AutoModelForCausalLM.from_pretrained(out / "rl" / "final").state_dict()
     assert any(not torch.equal(warm[k], trained[k]) for k in warm)  # RL changed the warmed-up policy ...
