@@ -3,6 +3,7 @@ never a half; the next load or rerun works and leaves no temporary folders behin
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,13 +46,16 @@ def test_a_build_killed_at_any_rename_leaves_the_old_system_or_the_new(tmp_path,
     out = tmp_path / "runs" / "sys"
     build = ["build", "--corpus", str(jsonl_corpus), "--out", str(out), "--embedder", str(tiny_embedder_dir),
              "--device", "cpu", "--overwrite", "--shard-size", "100000"]
-    proc, renames = run_cli(tmp_path, [*build, "-k", "1"])
+    proc, _ = run_cli(tmp_path, [*build, "-k", "1"])
     assert proc.returncode == 0, proc.stderr
-    assert renames >= 2  # at least: the old system moved aside, the new one moved in
+    proc, renames = run_cli(tmp_path, [*build, "-k", "1"])  # the renames of a build over an existing system
+    assert proc.returncode == 0 and renames >= 2, proc.stderr
     previous = 1
-    # the first rename, one in the middle (inside the temporary folder) and the last two (the old system moved
-    # aside, the new one moved in); each kill rebuilds with another k over what the last kill left
+    # the first rename, one in the middle (inside the temporary folder) and the last two (the files of the new
+    # system, then the swap of the old system and the new one); each kill rebuilds with another k over what the
+    # last kill left
     for kill_at in sorted({1, renames // 2, renames - 1, renames}):
+        shutil.rmtree(out.parent / ".sys.embedding-shards", ignore_errors=True)  # a resumed embedding renames less
         proc, _ = run_cli(tmp_path, [*build, "-k", str(kill_at + 1)], kill_at)
         assert proc.returncode == -9
         system = RAGSystem.load(out, generator=False)  # a save killed between its two renames is recovered
@@ -83,4 +87,27 @@ def test_a_killed_sharded_build_resumes_with_the_same_vectors(tmp_path, jsonl_co
     assert [f for f in files if files[f] != same[f] and f.name != "manifest.json"] == []  # vectors, index, passages
     manifests = [json.loads(files[Path("retriever") / "manifest.json"]), json.loads(same[Path("retriever") / "manifest.json"])]
     assert manifests[0]["files"] == manifests[1]["files"]
+    assert not leftovers(out.parent)
+
+
+def test_an_eval_killed_at_any_rename_keeps_the_old_results(tmp_path, tiny_system):
+    """`ragadapt eval --overwrite` killed at each of its renames: the out folder holds the old results (the
+    report and the predictions of one run together) or the new ones, and the next run leaves no leftovers."""
+    out = tmp_path / "eval"
+    data = tmp_path / "qa.jsonl"
+    data.write_text("".join(json.dumps({"question": q, "answers": [a]}) + "\n"
+                            for q, a in [("What is Paris?", "capital"), ("Who wrote Hamlet?", "Shakespeare")]))
+    evaluate = ["eval", str(tiny_system), "--data", str(data), "--out", str(out), "--overwrite", "--device", "cpu"]
+    proc, _ = run_cli(tmp_path, [*evaluate, "--limit", "1"])
+    assert proc.returncode == 0, proc.stderr
+    proc, renames = run_cli(tmp_path, [*evaluate, "--limit", "1"])  # the renames of an eval over earlier results
+    assert proc.returncode == 0, proc.stderr
+    for kill_at in range(1, renames + 1):
+        proc, _ = run_cli(tmp_path, evaluate, kill_at)  # the new run answers 2 questions, the old one 1
+        assert proc.returncode == -9
+        report = json.loads((out / "report.json").read_text())
+        predictions = (out / "predictions.jsonl").read_text().splitlines()
+        assert report["n"] == len(predictions) in (1, 2)
+    proc, _ = run_cli(tmp_path, evaluate)
+    assert proc.returncode == 0 and json.loads((out / "report.json").read_text())["n"] == 2
     assert not leftovers(out.parent)

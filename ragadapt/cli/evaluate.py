@@ -74,12 +74,14 @@ def run_faithfulness(args) -> int:
         summaries[name], rows = evaluate_faithfulness(load_generator(name, device=args.device), examples,
                                                       judge_generator=judge, general_texts=texts)
         predictions += [{"generator": name, **r} for r in rows]
-    out.mkdir(parents=True, exist_ok=True)
     provenance = run_info({"data": args.data, "system": args.system}, generators=names, judge=args.judge,
                           limit=args.limit)
-    write_jsonl(out / "predictions.jsonl", predictions)
     table = markdown_table(summaries)
-    write_report(out, {"summaries": summaries}, table, provenance)
+    from ragadapt.atomic import atomic_dir
+
+    with atomic_dir(out) as tmp:  # both files or the old ones, whatever kills the process
+        write_jsonl(tmp / "predictions.jsonl", predictions)
+        write_report(tmp, {"summaries": summaries}, table, provenance)
     print(table)
     print(f"per-example results: {out / 'predictions.jsonl'}")
     return 0
@@ -107,8 +109,11 @@ def run(args) -> int:
     provenance = run_info({"system": args.system, "data": data}, k=system.config.k, fetch_k=system.config.fetch_k,
                           generator=None if args.retrieval_only else system.generator_ref or "stored in the system",
                           retriever=args.retriever, bridge=args.bridge, limit=args.limit, ks=args.ks)
-    summary = evaluate(system, examples, ks=args.ks, out_dir=out, retrieval_only=args.retrieval_only,
-                       batch_size=args.batch_size, provenance=provenance)
+    from ragadapt.atomic import atomic_dir
+
+    with atomic_dir(out) as tmp:  # a killed evaluation leaves the old results (or none), never half of each
+        summary = evaluate(system, examples, ks=args.ks, out_dir=tmp, retrieval_only=args.retrieval_only,
+                           batch_size=args.batch_size, provenance=provenance)
     print(json.dumps(summary, indent=2))
     print(f"per-example results: {out / 'predictions.jsonl'}")
     return 0
