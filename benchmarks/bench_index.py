@@ -1,5 +1,5 @@
-"""Vector indexes at scale, side by side in one process: N synthetic 384-d unit vectors (clustered like sentence
-embeddings), indexed as flat, IVF, HNSW and IVF-PQ presets of `ragadapt.retrievers.VectorIndex`: build seconds,
+"""Vector indexes at scale, side by side in one process: N synthetic 384-d unit vectors (clusters in a 32-d latent
+space, like sentence embeddings), indexed as flat, IVF, HNSW and IVF-PQ presets of `ragadapt.retrievers.VectorIndex`: build seconds,
 index bytes per vector, queries per second one at a time and in batches of 256, recall@10 against flat; then
 the extrapolation to a 21M-passage corpus (the DPR Wikipedia split) from bytes per vector and build time per
 vector measured here.
@@ -18,13 +18,19 @@ from pathlib import Path
 import numpy as np
 
 
-def clustered(n: int, d: int, seed: int, centers: int = 2000) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    c = rng.standard_normal((centers, d)).astype(np.float32)
+def clustered(n: int, d: int, seed: int, centers: int = 2000, latent: int = 32) -> np.ndarray:
+    """Unit vectors shaped like sentence embeddings: clusters in a low-dimensional latent space projected into `d`
+    dimensions, plus a little isotropic noise (embeddings of real text have a low intrinsic dimension; uniform
+    noise in 384 dimensions would make every neighbour nearly equidistant and any index look poor)."""
+    rng = np.random.default_rng(0)  # the same clusters and projection for the base vectors and the queries
+    c = rng.standard_normal((centers, latent)).astype(np.float32)
+    w = rng.standard_normal((latent, d)).astype(np.float32) / np.sqrt(latent)
+    rng = np.random.default_rng(seed + 1)
     out = np.empty((n, d), np.float32)
     for start in range(0, n, 100_000):  # in blocks: bounded temporary memory
         m = min(100_000, n - start)
-        x = c[rng.integers(0, centers, m)] + 0.6 * rng.standard_normal((m, d)).astype(np.float32)
+        z = c[rng.integers(0, centers, m)] + 0.5 * rng.standard_normal((m, latent)).astype(np.float32)
+        x = z @ w + 0.05 * rng.standard_normal((m, d)).astype(np.float32)
         out[start:start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
     return out
 
