@@ -62,3 +62,26 @@ def test_fuzzed_overrides_apply_or_blame_the_override(key, value):
         load_config(LMConfig, None, [item])
     except RagadaptError as e:
         assert "\n" not in str(e).strip() and (item in str(e) or key.split(".")[0] in str(e)), e
+
+
+WORDS = ["build", "ask", "eval", "train", "system", "serve", "agent", "show", "merge", "sft", "pipeline", "--corpus",
+         "--out", "--data", "-k", "--limit", "--index", "--generator", "--retriever", "--config", "--overwrite",
+         "--faithfulness", "--alpha", "--component", "-0", "0", "-3", "abc", "x=1", "trainer.max_steps=abc",
+         "missing-dir", "missing.jsonl", "http://", "\u00e9", "", "--", "hnsw", "flat"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=st.lists(st.sampled_from(WORDS), min_size=1, max_size=6))
+def test_fuzzed_command_lines_end_in_a_usage_error_or_one_line(argv, capsys):
+    """Any command line over paths that do not exist: argparse's usage error (exit 2) or one `ragadapt: error:`
+    line with exit 2, never a traceback."""
+    from ragadapt.cli.main import main
+
+    capsys.readouterr()  # the fixture is shared by every example: start from an empty capture
+    try:
+        rc = main(argv)
+    except SystemExit as e:
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc in (0, 2), (argv, rc, err)
+    assert "Traceback" not in err, (argv, err)
