@@ -72,11 +72,12 @@ WORDS = ["build", "ask", "eval", "train", "system", "serve", "agent", "show", "m
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.lists(st.sampled_from(WORDS), min_size=1, max_size=6))
-def test_fuzzed_command_lines_end_in_a_usage_error_or_one_line(argv, capsys):
+def test_fuzzed_command_lines_end_in_a_usage_error_or_one_line(argv, capsys, tmp_path, monkeypatch):
     """Any command line over paths that do not exist: argparse's usage error (exit 2) or one `ragadapt: error:`
     line with exit 2, never a traceback."""
     from ragadapt.cli.main import main
 
+    monkeypatch.chdir(tmp_path)  # nothing is written into the repository, and no runs/wiki is found there
     capsys.readouterr()  # the fixture is shared by every example: start from an empty capture
     try:
         rc = main(argv)
