@@ -109,7 +109,10 @@ class BestCheckpoint(TrainerCallback):
 
 
 def _checkpoint_weights(model, checkpoint: Path) -> dict | None:
-    """Trainable tensors of `model` read from a saved checkpoint (full weights or PEFT adapters)."""
+    """Trainable tensors of `model` read from a saved checkpoint (full weights or PEFT adapters). The names in
+    the file may lack the wrapper's prefix (a sentence-transformers model saves its inner transformer's
+    `embeddings.…` where the module holds `0.auto_model.embeddings.…`): a stored name that is a dotted suffix
+    of the parameter's name matches."""
     from safetensors.torch import load_file
 
     files = [checkpoint / "model.safetensors", checkpoint / "adapter_model.safetensors"]
@@ -121,8 +124,11 @@ def _checkpoint_weights(model, checkpoint: Path) -> dict | None:
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        key = next((k for k in (name, name.replace(".default", "")) if k in stored), None)
-        if key is None:
+        exact = [k for k in (name, name.replace(".default", "")) if k in stored]
+        parts = name.split(".")
+        suffixes = [".".join(parts[i:]) for i in range(1, len(parts)) if ".".join(parts[i:]) in stored]
+        key = (exact or suffixes or [None])[0]
+        if key is None or stored[key].shape != p.shape:
             return None
         out[name] = stored[key]
     return out
@@ -146,3 +152,32 @@ def answer_scorer(system_dir: str | Path, examples, metric: str = "contains", ma
         return evaluate(rag, examples, ks=(config.k,), show_progress=False)[metric]
 
     return score
+
+
+def retrieval_scorer(system, examples, k: int):
+    """score(model, tokenizer): recall@k of `system` on `examples`, retrieval only. For the retriever-side
+    routines, whose model in training is the system's own (its query encoder, its reranker), so the system is
+    scored as it stands; recall needs no generation, so every dev-select question is cheap to score."""
+    from ragadapt.eval.runner import evaluate
+
+    def score(model, tokenizer) -> float:
+        return evaluate(system, examples, ks=(k,), retrieval_only=True, show_progress=False)[f"recall@{k}"]
+
+    return score
+
+
+def keep_best_recall(cfg, system, output_dir: str | Path):
+    """The early-stopping callback of a retriever-side routine (`cfg.dev_select` set): recall@answer_k of
+    `system`, whose retriever or reranker is the model in training, on the dev questions with gold passages."""
+    if not cfg.dev_select:
+        return None
+    from ragadapt.training.retrieval.evaluation import dev_examples
+
+    examples = [e for e in dev_examples(cfg.dev_select) if e.gold_doc_ids][: cfg.dev_select_max]
+    if not examples:
+        from ragadapt.errors import DataFormatError
+
+        raise DataFormatError(f"dev_select {cfg.dev_select!r} has no question with gold_doc_ids to score recall by",
+                              field="dev_select")
+    return BestCheckpoint(retrieval_scorer(system, examples, cfg.answer_k), Path(output_dir) / SCORES,
+                          label=f"{cfg.dev_select} recall@{cfg.answer_k}")

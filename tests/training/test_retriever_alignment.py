@@ -180,8 +180,35 @@ def _config(tmp_path, system, generator_dir, **extra):
     return from_dict(ReplugConfig, {
         "system": str(system), "output_dir": str(tmp_path / "out"), "scorer": str(generator_dir),
         "scorer_dtype": "fp32", "max_train": 48, "max_test": 8, "k": 4, "rounds": 2, "max_answer_eval": 0,
-        "dev_set": None, "trainer": {"num_train_epochs": 4, "per_device_train_batch_size": 8, "learning_rate": 3e-3,
-                                     "logging_steps": 1, "save_steps": 1000}, **extra})
+        "dev_set": None, "dev_select": None,
+        "trainer": {"num_train_epochs": 4, "per_device_train_batch_size": 8, "learning_rate": 3e-3,
+                    "logging_steps": 1, "save_steps": 1000}, **extra})
+
+
+def _dev_file(tmp_path, system_dir):
+    """One dev question with a gold passage of the tiny system (what recall is scored on)."""
+    from ragadapt.system import RAGSystem
+
+    passage = RAGSystem.load(system_dir, generator=False).retriever.store.passages[0]
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps({"question": passage.contents[:60], "answers": ["x"],
+                                "gold_doc_ids": [passage.doc_id]}) + "\n")
+    return path
+
+
+def _scripted_recall(monkeypatch, values, without_reranker=None):
+    """Replace the dev-select recall by a script: the n-th score is values[n] (a system without a reranker
+    scores `without_reranker` when given)."""
+    import ragadapt.training.best as best
+
+    calls = iter(values)
+
+    def scorer(system, examples, k):
+        if without_reranker is not None and system.reranker is None:
+            return lambda model, tok: without_reranker
+        return lambda model, tok: next(calls)
+
+    monkeypatch.setattr(best, "retrieval_scorer", scorer)
 
 
 def _losses(out):
@@ -234,6 +261,55 @@ def test_replug_both_encoders_reembeds_and_resumes(tmp_path, tiny_embedder_dir, 
     assert again.global_step == 0
 
 
+def test_replug_keeps_the_best_dev_select_checkpoint(tmp_path, tiny_embedder_dir, tiny_generator_dir, spotter,
+                                                     monkeypatch):
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.best import _checkpoint_weights
+    from ragadapt.training.retrieval.replug import train_replug
+
+    system_dir = _system(tmp_path, tiny_embedder_dir)
+    _scripted_recall(monkeypatch, [0.1, 0.2, 0.9, 0.3, 0.3])  # steps 0, 2, 4, 6, 8: step 4 is the best
+    cfg = _config(tmp_path, system_dir, tiny_generator_dir, rounds=1, dev_select=str(_dev_file(tmp_path, system_dir)))
+    cfg.trainer["save_steps"] = 2
+    result = train_replug(cfg)
+    scores = [json.loads(line) for line in (tmp_path / "out" / "round0" / "dev_select.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in scores] == [0, 2, 4, 6, 8]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["rounds"]["round0"]["dev_select"]["best_step"] == 4
+    trained = RAGSystem.load(result.system_dir, generator=False).retriever.embedder.query_model
+    kept = _checkpoint_weights(trained, tmp_path / "out" / "round0" / "checkpoint-4")  # names without the prefix
+    assert kept is not None and all(torch.equal(kept[n], p.detach().cpu()) for n, p in trained.named_parameters())
+    last = _checkpoint_weights(trained, tmp_path / "out" / "round0" / "checkpoint-8")
+    assert any(not torch.equal(last[n], p.detach().cpu()) for n, p in trained.named_parameters())
+
+
+def test_reranker_keeps_the_start_when_every_step_scores_worse(tmp_path, tiny_embedder_dir, tiny_generator_dir,
+                                                               spotter, monkeypatch):
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import RerankerConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.retrieval.reranker import train_reranker
+
+    system_dir = _system(tmp_path, tiny_embedder_dir)
+    _scripted_recall(monkeypatch, [0.5, 0.4, 0.3, 0.2, 0.1], without_reranker=0.7)  # every step below step 0
+    cfg = from_dict(RerankerConfig, {
+        "system": str(system_dir), "output_dir": str(tmp_path / "rr"), "scorer": str(tiny_generator_dir),
+        "scorer_dtype": "fp32", "base": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4,
+        "max_answer_eval": 0, "dev_set": None, "max_length": 64, "dev_select": str(_dev_file(tmp_path, system_dir)),
+        "trainer": {"num_train_epochs": 2, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "save_steps": 4}})
+    result = train_reranker(cfg)
+    report = json.loads((tmp_path / "rr" / "report.json").read_text())
+    assert report["dev_select"]["best_step"] == 0 and report["dev_select"]["without_reranker"] == 0.7
+    import torch as _torch
+
+    _torch.manual_seed(cfg.seed)  # the head as initialised before training
+    from ragadapt.retrievers import CrossEncoderReranker
+
+    start = CrossEncoderReranker.from_pretrained(cfg.base, max_length=cfg.max_length).model
+    kept = RAGSystem.load(result.system_dir, generator=False).reranker.model
+    assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), kept.state_dict().values()))
+
+
 def test_replug_config_errors_name_the_field(tmp_path):
     from ragadapt.errors import DataFormatError
     from ragadapt.training import ReplugConfig
@@ -256,7 +332,7 @@ def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_gene
     cfg = from_dict(RerankerConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "rr"), "scorer": str(tiny_generator_dir),
         "scorer_dtype": "fp32", "base": str(tiny_embedder_dir), "max_train": 32, "max_test": 6, "k": 4,
-        "max_answer_eval": 0, "dev_set": None, "max_length": 96,
+        "max_answer_eval": 0, "dev_set": None, "dev_select": None, "max_length": 96,
         "trainer": {"num_train_epochs": 10, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "logging_steps": 1}})
     result = train_reranker(cfg)
     losses = _losses(tmp_path / "rr")
@@ -291,7 +367,7 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     base_gen = _params(TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu").model)
     cfg = from_dict(RADITConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer_dtype": "fp32", "max_train": 16, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 2,
-        "dev_set": None, "schedule": schedule, "cycles": 2, "train_generator": train_generator,
+        "dev_set": None, "dev_select": None, "schedule": schedule, "cycles": 2, "train_generator": train_generator,
         "train_retriever": train_retriever, "lm_k": 2, "lm_max_train": 8, "lm_max_length": 256,
         "lm_trainer": {"max_steps": 3, "learning_rate": 3e-3, "logging_steps": 1},
         "trainer": {"num_train_epochs": 2, "per_device_train_batch_size": 8, "learning_rate": 3e-3, "logging_steps": 1}})

@@ -51,7 +51,20 @@ class RetrieverDataConfig:
 
 
 @dataclass
-class ReplugConfig(RetrieverDataConfig):
+class RetrievalSelection:
+    """Early stopping of the retriever-side routines (REPLUG's query encoder, the reranker, RA-DIT's R-ft)."""
+
+    dev_select: str | None = _help("early stopping: recall@answer_k (the passages the generator is given) on these "
+                                   "questions at step 0 and at every checkpoint of each round, and the best step is "
+                                   "kept (ties to the later one); dev-select:1 = the hand-written set's one-hop "
+                                   "selection half, or a .jsonl. With encoders=both the index would be re-embedded "
+                                   "at every checkpoint: not done, the round's last step is kept. null: the last "
+                                   "step", "dev-select:1")
+    dev_select_max: int = _help("dev_select questions scored per checkpoint (retrieval only: cheap)", 200)
+
+
+@dataclass
+class ReplugConfig(RetrievalSelection, RetrieverDataConfig):
     """REPLUG LSR (or the contrastive baseline) for the retriever of a RAG system."""
 
     loss: str = _help("lsr (KL to the LM's preference over the top-k) or contrastive "
@@ -67,7 +80,7 @@ class ReplugConfig(RetrieverDataConfig):
 
 
 @dataclass
-class RerankerConfig(RetrieverDataConfig):
+class RerankerConfig(RetrievalSelection, RetrieverDataConfig):
     """A cross-encoder reranker distilled from the frozen LM's preferences over the retriever's top-k."""
 
     output_dir: str = _help("data, LM-score cache, checkpoints, the system with its reranker, report.md",

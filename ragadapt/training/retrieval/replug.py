@@ -70,8 +70,10 @@ def _check(cfg: ReplugConfig) -> None:
 
 
 def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path, stage: str,
-                stats: CandidateStats) -> int:
-    """One refresh round on `retriever` (changed in place); returns the steps trained."""
+                stats: CandidateStats) -> tuple[int, dict]:
+    """One refresh round on `retriever` (changed in place); returns (the steps trained, the dev-select choice
+    or {}). Early stopping scores the query encoder in training against the index as built, so it runs for
+    encoders=query only (with both, every checkpoint would need the whole index re-embedded)."""
     import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -100,8 +102,19 @@ def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path,
     model.requires_grad_(True)
     args = trl_args(SentenceTransformerTrainingArguments, cfg, round_dir, ST_DEFAULTS)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=loss)
+    best = None
+    if cfg.encoders == "query":
+        from ragadapt.system import RAGConfig, RAGSystem
+        from ragadapt.training.best import keep_best_recall
+
+        best = keep_best_recall(cfg, RAGSystem(retriever, config=RAGConfig(k=cfg.answer_k)), round_dir)
+    elif cfg.dev_select:
+        log.info("%s: dev_select skipped with encoders=both (the index is re-embedded only after the round)", stage)
+    if best is not None:
+        trainer.add_callback(best)
     step = train_guarded(trainer, cfg.resume, round_dir, Path(cfg.output_dir) / METRICS, stage,
                          {**to_dict(cfg), "round": stage})
+    choice = best.restore(model, round_dir) if best is not None else {}
     model.eval()
     embedder.modified = True
     dim = int(model.get_embedding_dimension())
@@ -112,7 +125,7 @@ def train_round(retriever, examples, cfg: ReplugConfig, scorer, round_dir: Path,
         start = time.perf_counter()
         retriever.reembed(show_progress=True)
         log.info("%s: index re-embedded in %.1f s", stage, time.perf_counter() - start)
-    return step
+    return step, choice
 
 
 def align_retriever(retriever, examples, cfg: ReplugConfig, scorer, out: Path, prefix: str = "round") -> tuple:
@@ -131,8 +144,9 @@ def align_retriever(retriever, examples, cfg: ReplugConfig, scorer, out: Path, p
             retriever = DenseRetriever.load(saved)
             continue
         round_stats = CandidateStats()
-        steps += train_round(retriever, examples, cfg, scorer, round_dir, round_dir.name, round_stats)
-        stats[round_dir.name] = round_stats.to_dict()
+        step, choice = train_round(retriever, examples, cfg, scorer, round_dir, round_dir.name, round_stats)
+        steps += step
+        stats[round_dir.name] = {**round_stats.to_dict(), **({"dev_select": choice} if choice else {})}
         retriever.save(saved)
     return retriever, steps, stats
 

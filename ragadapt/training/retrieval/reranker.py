@@ -20,7 +20,9 @@ from ragadapt.training.retrieval.data import CandidateStats, listwise_rows, load
 log = logging.getLogger(__name__)
 
 
-def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Path) -> int:
+def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Path, system=None) -> tuple[int, dict]:
+    """Train `reranker` in place; with `system` and `cfg.dev_select`, keep the checkpoint whose reranking of
+    `system`'s candidates gives the best dev-select recall. Returns (steps, the choice or {})."""
     from datasets import Dataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import ListNetLoss
@@ -33,9 +35,28 @@ def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Pa
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=ListNetLoss(model))
     from ragadapt.training.config import to_dict
 
+    best = None
+    if system is not None:
+        from ragadapt.system import RAGSystem
+        from ragadapt.training.best import keep_best_recall
+
+        scored = RAGSystem(system.retriever, reranker=reranker, config=replace(system.config, k=cfg.answer_k))
+        best = keep_best_recall(cfg, scored, out / "checkpoints")
+    if best is not None:
+        trainer.add_callback(best)
     step = train_guarded(trainer, cfg.resume, out / "checkpoints", out / METRICS, "reranker", to_dict(cfg))
+    choice = best.restore(model, out / "checkpoints") if best is not None else {}
     model.eval()
-    return step
+    return step, choice
+
+
+def _recall_without_reranker(system, cfg: RerankerConfig) -> float:
+    """The retriever's own dev-select recall@answer_k: the bar a reranker has to clear to be worth passing on."""
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.best import keep_best_recall
+
+    plain = RAGSystem(system.retriever, config=replace(system.config, k=cfg.answer_k))
+    return keep_best_recall(cfg, plain, cfg.output_dir).score_fn(None, None)
 
 
 def train_reranker(cfg: RerankerConfig):
@@ -71,11 +92,17 @@ def train_reranker(cfg: RerankerConfig):
 
     torch.manual_seed(cfg.seed)  # the new scoring head is initialised here, before the trainer seeds
     reranker = CrossEncoderReranker.from_pretrained(cfg.base, max_length=cfg.max_length)
-    steps = train_cross_encoder(reranker, rows, cfg, out)
+    steps, choice = train_cross_encoder(reranker, rows, cfg, out, system)
+    if choice:
+        choice["without_reranker"] = _recall_without_reranker(system, cfg)
+        if choice["scores"][str(choice["best_step"])] < choice["without_reranker"]:
+            log.warning("the reranker's best dev-select recall@%d (%.3f, step %s) is below the retriever's own "
+                        "(%.3f): the system answers better without it", cfg.answer_k,
+                        choice["scores"][str(choice["best_step"])], choice["best_step"], choice["without_reranker"])
     train_seconds = time.perf_counter() - start
     final = write_system(system, out, "reranker", "reranker", cfg, module=reranker)
     extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "data": stats.to_dict(),
-             "scorer": source}
+             "scorer": source, **({"dev_select": choice} if choice else {})}
     if cfg.evaluate:
         stages["+ LM-distilled reranker"] = evaluate_stage(system, generator, test, dev, cfg.answer_k,
                                                          cfg.max_answer_eval, out / "eval_after")
