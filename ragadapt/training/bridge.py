@@ -174,9 +174,13 @@ def train_bridge(cfg: BridgeConfig):
                             trainer={"learning_rate": 5e-5, "num_train_epochs": 2, **cfg.sft_trainer}), "sft")
     stages = {"bridge (SFT)": str(sft.final_dir)}
     step = sft.global_step
-    if cfg.rl:
-        skip = hopeless(silver, cfg)
-        pool = [(e, hs) for e, hs in zip(train, train_hits) if e.id not in skip]
+    skip = hopeless(silver, cfg) if cfg.rl else set()
+    pool = [(e, hs) for e, hs in zip(train, train_hits) if e.id not in skip]
+    if cfg.rl and not pool:
+        log.warning("RL stage skipped: on none of the %d training questions did any selection earn a reward, so "
+                    "every completion would score alike; the SFT bridge is kept (rl_skip_hopeless=false trains "
+                    "on them anyway)", len(train))
+    if cfg.rl and pool:
         log.info("RL prompts: %d of %d questions (%d left out: no candidate earns any reward)",
                  min(len(pool), cfg.rl_max_train), len(train), len(skip))
         rl_rows = [{"prompt": bridge_messages(e.question, hs, count, cfg.k, cfg.passage_tokens), "question": e.question,
