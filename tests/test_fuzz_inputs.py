@@ -86,3 +86,27 @@ def test_fuzzed_command_lines_end_in_a_usage_error_or_one_line(argv, capsys, tmp
     err = capsys.readouterr().err
     assert rc in (0, 2), (argv, rc, err)
     assert "Traceback" not in err, (argv, err)
+
+
+MESSAGE = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant", "system", 3]),
+                                 "content": st.one_of(st.text(max_size=8), st.integers())})
+PAIR_VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=10), st.lists(MESSAGE, max_size=2),
+                        st.lists(st.text(max_size=4), max_size=2))
+PAIR_LINES = st.lists(st.one_of(st.text(max_size=20),
+                                st.dictionaries(st.sampled_from(["prompt", "chosen", "rejected", "x"]), PAIR_VALUES,
+                                                max_size=4).map(json.dumps)),
+                      min_size=1, max_size=4)
+
+
+@FUZZ
+@given(lines=PAIR_LINES)
+def test_fuzzed_preference_files_load_or_fail_with_one_named_line(tmp_path, lines):
+    from ragadapt.training.config import Source
+    from ragadapt.training.data import mixture
+    from ragadapt.training.dpo import prepare_pairs
+
+    pairs = load_or_one_line(tmp_path, "pairs.jsonl", lines,
+                             lambda p: mixture([Source(path=str(p))], prepare=prepare_pairs)) or []
+    for row in pairs:  # what loads is what the DPO trainer takes: all text or all messages
+        kinds = {type(row[f]) for f in ("prompt", "chosen", "rejected")}
+        assert len(kinds) == 1 and kinds <= {str, list}

@@ -79,10 +79,10 @@ def _load_one(source: Source):
     elif path.endswith((".jsonl", ".json")):
         from ragadapt.jsonl import iter_jsonl
 
-        rows = [r for _, r in iter_jsonl(path)]  # errors name the file and line
-        if not rows:
+        numbered = list(iter_jsonl(path))  # errors name the file and line
+        if not numbered:
             raise EmptyCorpusError(f"{path}: no examples")
-        ds = datasets.Dataset.from_list(rows)
+        ds = _rows_dataset(numbered, path)
     elif not Path(path).is_dir():
         raise DataFormatError("no such data source: give a .jsonl file, a folder saved with `datasets`, hf:NAME, "
                               f"wiki or pydoc (text), or {', '.join(WIKI_QA)} (examples made from the bundled corpus)",
@@ -95,6 +95,69 @@ def _load_one(source: Source):
     if len(ds) == 0:
         raise EmptyCorpusError(f"{path}: no examples")
     return ds
+
+
+def _rows_dataset(numbered: list[tuple[int, dict]], path: str):
+    """A Dataset of JSONL rows. Arrow gives a column one type: a field that is a string on one line and a list or
+    a number on another fails inside pyarrow with no line; that line is found and named instead."""
+    import datasets
+    import pyarrow as pa
+
+    try:
+        return datasets.Dataset.from_list([row for _, row in numbered])
+    except (pa.ArrowException, OverflowError, TypeError, ValueError) as e:  # ArrowInvalid/TypeError, ints past int64
+        first: dict[str, tuple[str, int]] = {}
+        for lineno, row in numbered:
+            for key, value in row.items():
+                kind = _json_kind(value)
+                if kind == "null":
+                    continue
+                seen = first.setdefault(key, (kind, lineno))
+                if seen[0] != kind:
+                    raise DataFormatError(f"field `{key}` is {kind} here but {seen[0]} on line {seen[1]}: give each "
+                                          "field one type in every line", path=path, line=lineno) from e
+        raise DataFormatError(f"the rows cannot form one table ({type(e).__name__}: {str(e).splitlines()[0][:120]})",
+                              path=path) from e
+
+
+def _json_kind(value) -> str:
+    """The JSON shape of a value, as Arrow needs it to agree within a column (lists by their items' shape)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        kinds = {_json_kind(v) for v in value} - {"null"}
+        return f"a list of {'/'.join(sorted(k.split(' ', 1)[1] + 's' for k in kinds))}" if kinds else "a list"
+    return "an object"
+
+
+def check_pairs(ds, where: str) -> None:
+    """Preference rows as TRL's DPOTrainer takes them: `prompt`, `chosen`, `rejected` all plain text, or all
+    chat messages ({role, content} lists). Checked before the model loads, so a
+    bad row is one line that names it, not an error deep inside the trainer's tokenisation."""
+    for i, row in enumerate(ds):
+        kinds = {}
+        for field in ("prompt", "chosen", "rejected"):
+            value = row.get(field)
+            if isinstance(value, str):
+                if not value.strip() and field != "prompt":
+                    raise DataFormatError(f"example {i}: `{field}` is empty", path=where, field=field)
+                kinds[field] = "text"
+            elif isinstance(value, list) and value and all(
+                    isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                    for m in value):
+                kinds[field] = "messages"
+            else:
+                raise DataFormatError(f"example {i}: `{field}` must be a string or a non-empty list of {{role, content}} "
+                                      f"messages, got {str(value)[:60]!r}", path=where, field=field)
+        if len(set(kinds.values())) > 1:
+            raise DataFormatError(f"example {i}: `prompt`, `chosen` and `rejected` mix plain text and messages "
+                                  f"({kinds}); give all three as text or all three as messages", path=where)
 
 
 def flatten(sources: Sequence[Source], weight: float = 1.0) -> list[tuple[Source, float]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ragadapt.errors import UnknownModelError
 from ragadapt.training.config import DPOTrainConfig
-from ragadapt.training.data import mixture, require_columns
+from ragadapt.training.data import check_pairs, mixture, require_columns
 from ragadapt.training.freezing import freeze_parameters, peft_config, trainable_summary
 from ragadapt.training.runner import METRICS, finish, load_model, run, save_final, trl_args
 
@@ -39,19 +39,22 @@ def reference_model(cfg: DPOTrainConfig, path: str):
     return ref
 
 
+def prepare_pairs(ds, source):
+    """One source's preference pairs, checked row by row (ragadapt.training.data.check_pairs)."""
+    require_columns(ds.column_names, ["prompt", "chosen", "rejected"], source.path)
+    ds = ds.select_columns(["prompt", "chosen", "rejected"])
+    check_pairs(ds, source.path)
+    return ds
+
+
 def train_dpo(cfg: DPOTrainConfig, method: str = "dpo"):
     from trl import DPOConfig, DPOTrainer
 
     out = Path(cfg.output_dir)
+    train = mixture(cfg.data, cfg.replay, cfg.replay_ratio, cfg.seed, prepare_pairs)  # before the model loads
+    evals = mixture(cfg.eval_data, seed=cfg.seed, prepare=prepare_pairs) if cfg.eval_data else None
     model, tokenizer, path = load_model(cfg.model, cfg.trust_remote_code)
     freeze_parameters(model, cfg.freeze)
-
-    def prepare(ds, source):
-        require_columns(ds.column_names, ["prompt", "chosen", "rejected"], source.path)
-        return ds.select_columns(["prompt", "chosen", "rejected"])
-
-    train = mixture(cfg.data, cfg.replay, cfg.replay_ratio, cfg.seed, prepare)
-    evals = mixture(cfg.eval_data, seed=cfg.seed, prepare=prepare) if cfg.eval_data else None
     trainer = DPOTrainer(model=model, ref_model=reference_model(cfg, path),
                          args=trl_args(DPOConfig, cfg, out, dpo_defaults(cfg)), train_dataset=train,
                          eval_dataset=evals, processing_class=tokenizer, peft_config=peft_config(cfg.lora))

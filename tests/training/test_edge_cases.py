@@ -79,3 +79,26 @@ def test_gpu_trains_in_bf16(tmp_path, tiny_generator_dir):
                                "trainer": {"max_steps": 4, "learning_rate": 1e-3}})
     result = train_lm(cfg, "cpt")
     assert result.losses[-1] < result.losses[0]
+
+
+def test_a_field_of_two_types_names_its_line_and_pairs_are_checked_before_the_model_loads(tmp_path):
+    import json
+
+    import pytest
+
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training.config import Source
+    from ragadapt.training.data import mixture
+    from ragadapt.training.dpo import prepare_pairs
+
+    path = tmp_path / "pairs.jsonl"
+    rows = [{"prompt": "q1", "chosen": "a", "rejected": "b"}, {"prompt": "q2", "chosen": ["a"], "rejected": "b"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataFormatError, match=r"pairs.jsonl:2: field `chosen` is a list of strings here but a "
+                                              r"string on line 1"):
+        mixture([Source(path=str(path))], prepare=prepare_pairs)
+    rows[1] = {"prompt": [{"role": "user", "content": "q2"}], "chosen": "a", "rejected": "b"}
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[1:]))
+    with pytest.raises(DataFormatError, match=r"example 0: `prompt`, `chosen` and `rejected` mix plain text and "
+                                              r"messages"):
+        mixture([Source(path=str(path))], prepare=prepare_pairs)
