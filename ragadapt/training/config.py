@@ -69,8 +69,24 @@ class StageConfig:
 
 
 @dataclass
-class TrainConfig:
-    """Fields every training method shares."""
+class RunConfig:
+    """The base of every routine's config (training cores, adaptation routines, the pipeline): the same four fields
+    under the same names. A routine re-states one where it can say more (its own default folder, what its
+    `system` is used for); its own fields follow. Naming rule for the rest: `model` is the model a routine trains
+    from, `scorer` a frozen generator it scores with, `trainer` its main trainer's overrides and
+    `<stage>_trainer` / `<stage>_freeze` those of a routine's other stage (lm_, sft_, rl_, warmup_, dpo_)."""
+
+    system: str | None = _help("a saved RAG system the routine adapts; OUTPUT_DIR/system is written with the adapted "
+                               "component in its place, every other component carried over", None)
+    output_dir: str = _help("the run's folder", "runs/train")
+    seed: int = _help("seed for data splits, mixing, shuffling, sampling and initialisation", 42)
+    resume: str = _help("auto (reuse what finished with the same fingerprint and continue from the last complete "
+                        "checkpoint), never (start over), or a checkpoint path", "auto")
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """Fields every training core (cpt, sft, dpo, grpo, rloo) shares."""
 
     model: str | None = _help("bundled alias, local directory or hub id of the model to train (default: the "
                               "generator of `system`, else smollm2-135m-instruct)", None)
@@ -89,9 +105,6 @@ class TrainConfig:
                               factory=list)
     lora: LoraSettings | None = _help("train LoRA adapters only (the base weights stay frozen)", None)
     schedule: ScheduleConfig = _help("learning-rate schedule", factory=ScheduleConfig)
-    seed: int = _help("seed for data mixing, shuffling and initialisation", 42)
-    resume: str = _help("auto (continue from the last checkpoint in output_dir), never, or a checkpoint path",
-                        "auto")
     trust_remote_code: bool = _help("allow model code from the model directory", False)
     trainer: dict = _help("fields of the TRL config of this method (learning_rate, max_steps, ...)", factory=dict)
     dev_select: str | None = _help("early stopping: these questions (dev-select, the hand-written set's selection "
@@ -143,6 +156,7 @@ class ContextualConfig(LMConfig):
                                "generator is the starting model, and OUTPUT_DIR/system gets the tuned generator "
                                "(built from `corpus` when missing; null: BM25 negatives over the corpus and no "
                                "system written)", "runs/wiki")
+    output_dir: str = _help("data, the SFT (and DPO) run, final/, OUTPUT_DIR/system, report.md", "runs/contextual")
     recipe: str = _help("QA recipe: mix (default: entity, template and facts questions by weight; see "
                         "ragadapt.corpora.qa_mix), mix:style=weight,..., template (patterns) or llm (self-instruct "
                         "with the model itself)", "mix")
@@ -209,11 +223,20 @@ def _build(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
+# Keys an earlier version used for a field that now has the common name (see RunConfig's naming rule).
+RENAMED = {"base": "model"}
+
+
 def from_dict(cls, data: dict, where: str = ""):
     """Build dataclass `cls` from a mapping, recursively; unknown keys raise with their dotted path."""
     hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
+    renamed = {k: RENAMED[k] for k in unknown if RENAMED.get(k) in names}
+    if renamed:
+        old, new = next(iter(renamed.items()))
+        raise DataFormatError(f"`{old}` is now called `{new}` (one name per meaning in every routine's config): "
+                              f"write {new}: ...", field=f"{where}.{old}".strip("."))
     if unknown:
         raise DataFormatError(f"unknown key(s) {unknown}; {cls.__name__} accepts {sorted(names)}",
                               field=f"{where}.{unknown[0]}".strip("."))
@@ -353,7 +376,7 @@ def to_dict(config) -> dict:
 
 
 @dataclass
-class AgentConfig:
+class AgentConfig(RunConfig):
     """`ragadapt train agent`: the search policy of the ReAct agent trained with GRPO on multi-turn episodes
     (Search-R1 style); the retriever and everything else stay frozen."""
 
@@ -391,8 +414,6 @@ class AgentConfig:
     max_eval: int = _help("held-out questions in the comparison", 100)
     dev_set: str | None = _help("extra evaluation sets, comma-separated: dev-select:2 / dev-test:2 (the hand-written "
                                 "two-hop questions), bundled, or a .jsonl of question/answers", None)
-    seed: int = _help("seed for splits, sampling and initialisation", 42)
-    resume: str = _help("auto (continue from the last checkpoint) or never", "auto")
     trust_remote_code: bool = _help("allow model code from the model directory", False)
 
     def __post_init__(self):

@@ -19,7 +19,7 @@ from typing import Any
 from ragadapt.atomic import atomic_write_text
 from ragadapt.report import write_report
 from ragadapt.errors import DataFormatError
-from ragadapt.training.config import _help
+from ragadapt.training.config import RunConfig, _help
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class PipelineStage:
 
 
 @dataclass
-class PipelineConfig:
+class PipelineConfig(RunConfig):
     """Stages that adapt one system in turn, and one comparison of every stage's system."""
 
     system: str = _help("the starting system (built from `corpus` with the embedded defaults when missing)",

@@ -32,7 +32,7 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
             "scorer_dtype": "fp32", "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 8,
                                                 "learning_rate": 3e-3, **fast}}},
         {"name": "reranker", "method": "reranker", "fields": {
-            "base": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4, "max_answer_eval": 0,
+            "model": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4, "max_answer_eval": 0,
             "dev_set": None, "max_length": 96, "scorer_dtype": "fp32", "evaluate": False,
             "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 4, "learning_rate": 5e-3, **fast}}},
         {"name": "bridge", "method": "bridge", "fields": {

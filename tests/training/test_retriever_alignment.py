@@ -294,7 +294,7 @@ def test_reranker_keeps_the_start_when_every_step_scores_worse(tmp_path, tiny_em
     _scripted_recall(monkeypatch, [0.5, 0.4, 0.3, 0.2, 0.1], without_reranker=0.7)  # every step below step 0
     cfg = from_dict(RerankerConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "rr"), "scorer": str(tiny_generator_dir),
-        "scorer_dtype": "fp32", "base": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4,
+        "scorer_dtype": "fp32", "model": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4,
         "max_answer_eval": 0, "dev_set": None, "max_length": 64, "dev_select": str(_dev_file(tmp_path, system_dir)),
         "trainer": {"num_train_epochs": 2, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "save_steps": 4}})
     result = train_reranker(cfg)
@@ -305,7 +305,7 @@ def test_reranker_keeps_the_start_when_every_step_scores_worse(tmp_path, tiny_em
     _torch.manual_seed(cfg.seed)  # the head as initialised before training
     from ragadapt.retrievers import CrossEncoderReranker
 
-    start = CrossEncoderReranker.from_pretrained(cfg.base, max_length=cfg.max_length).model
+    start = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length).model
     kept = RAGSystem.load(result.system_dir, generator=False).reranker.model
     assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), kept.state_dict().values()))
 
@@ -331,7 +331,7 @@ def test_reranker_distillation_end_to_end(tmp_path, tiny_embedder_dir, tiny_gene
     original = RAGSystem.load(system_dir, generator=False).retriever
     cfg = from_dict(RerankerConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "rr"), "scorer": str(tiny_generator_dir),
-        "scorer_dtype": "fp32", "base": str(tiny_embedder_dir), "max_train": 32, "max_test": 6, "k": 4,
+        "scorer_dtype": "fp32", "model": str(tiny_embedder_dir), "max_train": 32, "max_test": 6, "k": 4,
         "max_answer_eval": 0, "dev_set": None, "dev_select": None, "max_length": 96,
         "trainer": {"num_train_epochs": 10, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "logging_steps": 1}})
     result = train_reranker(cfg)

@@ -79,3 +79,19 @@ def test_llama_fin_recipe_is_expressible():
     # stand-ins: pydoc for the domain text, wiki-qa for both kinds of task
     assert weights == [("pydoc", 0.25), ("wiki", 0.25), ("wiki-qa", 0.1), ("wiki-qa", 0.4)]
     assert cfg.stages[1].schedule.warmup == 0.5
+
+
+def test_every_routine_config_has_one_base_and_a_renamed_key_says_its_new_name(tmp_path):
+    import dataclasses
+
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training import METHODS, RerankerConfig
+    from ragadapt.training.config import RunConfig
+
+    for method, (cls, *_) in METHODS.items():
+        assert issubclass(cls, RunConfig), method
+        assert [f.name for f in dataclasses.fields(cls)][:4] == ["system", "output_dir", "seed", "resume"], method
+    old = tmp_path / "reranker.yaml"
+    old.write_text("base: minilm-l6\n")
+    with pytest.raises(DataFormatError, match=r"`base` is now called `model`.*field 'base'"):
+        load_config(RerankerConfig, old)

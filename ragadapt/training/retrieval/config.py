@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ragadapt.training.config import _help
+from ragadapt.training.config import RunConfig, _help
 
 
 # Defaults of each routine's trainer; a config's `trainer:` fields are merged over them (not replacing them).
@@ -17,7 +17,7 @@ LM_FT_DEFAULTS = {"per_device_train_batch_size": 4, "num_train_epochs": 1, "lear
 
 
 @dataclass
-class RetrieverDataConfig:
+class RetrieverDataConfig(RunConfig):
     """Questions, candidates and the frozen LM that scores them (shared by REPLUG, RA-DIT, the reranker)."""
 
     system: str = _help("saved RAG system to adapt (built from `corpus` with the default embedder when the "
@@ -46,8 +46,6 @@ class RetrieverDataConfig:
     answer_k: int = _help("passages given to the generator in the end-to-end evaluation", 1)
     max_answer_eval: int = _help("held-out questions answered end to end (generation is the slow part)", 200)
     evaluate: bool = _help("evaluate before and after training", True)
-    seed: int = _help("seed for splits, shuffling and initialisation", 42)
-    resume: str = _help("auto (reuse finished rounds and the last checkpoint) or never", "auto")
 
 
 @dataclass
@@ -85,8 +83,8 @@ class RerankerConfig(RetrievalSelection, RetrieverDataConfig):
 
     output_dir: str = _help("data, LM-score cache, checkpoints, the system with its reranker, report.md",
                             "runs/reranker")
-    base: str = _help("encoder the cross-encoder starts from (no pretrained cross-encoder ships offline)",
-                      "minilm-l6")
+    model: str = _help("encoder (or cross-encoder) the reranker starts from; no pretrained cross-encoder ships "
+                       "offline, so the default is the bundled MiniLM with a new scoring head", "minilm-l6")
     max_length: int = _help("longest (question, passage) pair in tokens", 256)
     tau_lm: float = _help("LM temperature of the target distribution (ListNet: softmax(labels))", 1.0)
     trainer: dict = _help(f"CrossEncoderTrainingArguments fields (over {CE_DEFAULTS})", factory=dict)

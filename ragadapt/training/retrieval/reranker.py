@@ -91,7 +91,7 @@ def train_reranker(cfg: RerankerConfig):
     import torch
 
     torch.manual_seed(cfg.seed)  # the new scoring head is initialised here, before the trainer seeds
-    reranker = CrossEncoderReranker.from_pretrained(cfg.base, max_length=cfg.max_length)
+    reranker = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length)
     steps, choice = train_cross_encoder(reranker, rows, cfg, out, system)
     if choice:
         choice["without_reranker"] = _recall_without_reranker(system, cfg)
