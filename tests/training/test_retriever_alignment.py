@@ -3,6 +3,7 @@ and the routine end to end on tiny models (query-only and both encoders, contras
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -299,15 +300,24 @@ def test_reranker_keeps_the_start_when_every_step_scores_worse(tmp_path, tiny_em
         "trainer": {"num_train_epochs": 2, "per_device_train_batch_size": 4, "learning_rate": 5e-3, "save_steps": 4}})
     result = train_reranker(cfg)
     report = json.loads((tmp_path / "rr" / "report.json").read_text())
-    assert report["dev_select"]["best_step"] == 0 and report["dev_select"]["without_reranker"] == 0.7
-    import torch as _torch
-
-    _torch.manual_seed(cfg.seed)  # the head as initialised before training
+    choice = report["dev_select"]
+    assert choice["best_step"] == 0 and choice["without_reranker"] == 0.7 and not choice["kept_in_system"]
+    torch.manual_seed(cfg.seed)  # the head as initialised before training
     from ragadapt.retrievers import CrossEncoderReranker
 
     start = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length).model
-    kept = RAGSystem.load(result.system_dir, generator=False).reranker.model
+    kept = CrossEncoderReranker.load(result.component_dir).model
     assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), kept.state_dict().values()))
+    # below the retriever alone on dev-select: the system is handed on as it came in
+    handed_on = RAGSystem.load(result.system_dir, generator=False)
+    assert handed_on.reranker is None
+    manifests = [json.loads((Path(d) / "manifest.json").read_text()) for d in (result.system_dir, system_dir)]
+    assert manifests[0]["components"]["retriever"]["checksum"] == manifests[1]["components"]["retriever"]["checksum"]
+    assert handed_on.config == RAGSystem.load(system_dir, generator=False).config
+    # asked to keep it anyway, the system gets it
+    cfg.require_gain, cfg.output_dir = False, str(tmp_path / "rr2")
+    _scripted_recall(monkeypatch, [0.5, 0.4, 0.3, 0.2, 0.1], without_reranker=0.7)
+    assert RAGSystem.load(train_reranker(cfg).system_dir, generator=False).reranker is not None
 
 
 def test_replug_config_errors_name_the_field(tmp_path):

@@ -63,13 +63,15 @@ def train_reranker(cfg: RerankerConfig):
     from ragadapt.retrievers import CrossEncoderReranker
     from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
     from ragadapt.training.retrieval.replug import load_scorer, make_scorer
-    from ragadapt.training.compose import generator_source, write_system
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.compose import SYSTEM, generator_source, write_system
     from ragadapt.training.runner import finish
 
     if cfg.k < 2:
         raise DataFormatError("k must be >= 2 (a distribution over one passage carries no signal)", field="k")
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus)
+    input_config = system.config
     system.config = replace(system.config, fetch_k=cfg.k)
     train, test = routine_questions(cfg, system, out)
     dev = dev_sets(cfg.dev_set)
@@ -93,18 +95,30 @@ def train_reranker(cfg: RerankerConfig):
     torch.manual_seed(cfg.seed)  # the new scoring head is initialised here, before the trainer seeds
     reranker = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length)
     steps, choice = train_cross_encoder(reranker, rows, cfg, out, system)
+    kept = True
     if choice:
         choice["without_reranker"] = _recall_without_reranker(system, cfg)
-        if choice["scores"][str(choice["best_step"])] < choice["without_reranker"]:
+        best = choice["scores"][str(choice["best_step"])]
+        kept = best >= choice["without_reranker"] or not cfg.require_gain
+        choice["kept_in_system"] = kept
+        if best < choice["without_reranker"]:
             log.warning("the reranker's best dev-select recall@%d (%.3f, step %s) is below the retriever's own "
-                        "(%.3f): the system answers better without it", cfg.answer_k,
-                        choice["scores"][str(choice["best_step"])], choice["best_step"], choice["without_reranker"])
+                        "(%.3f): %s", cfg.answer_k, best, choice["best_step"], choice["without_reranker"],
+                        "the system is handed on without it (require_gain)" if not kept else "kept anyway")
     train_seconds = time.perf_counter() - start
-    final = write_system(system, out, "reranker", "reranker", cfg, module=reranker)
+    component_dir = reranker.save(out / "reranker")
+    reranked = RAGSystem(system.retriever, reranker=reranker, bridge=system.bridge, config=system.config)
+    if kept:
+        final = write_system(system, out, "reranker", "reranker", cfg, component_dir=component_dir, module=reranker)
+    else:
+        system.config = input_config
+        final = out / SYSTEM
+        system.save(final)  # the input system, every component carried over
     extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "data": stats.to_dict(),
              "scorer": source, **({"dev_select": choice} if choice else {})}
     if cfg.evaluate:
-        stages["+ LM-distilled reranker"] = evaluate_stage(system, generator, test, dev, cfg.answer_k,
-                                                         cfg.max_answer_eval, out / "eval_after")
+        label = "+ LM-distilled reranker" + ("" if kept else " (not kept: below the retriever on dev-select)")
+        stages[label] = evaluate_stage(reranked, generator, test, dev, cfg.answer_k, cfg.max_answer_eval,
+                                       out / "eval_after")
         print(write_gated_report(out, stages, extra, config=cfg))
-    return finish(out, final / "reranker", steps, {"stages": stages, **extra}, system_dir=final)
+    return finish(out, component_dir, steps, {"stages": stages, **extra}, system_dir=final)
