@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from ragadapt.bridges.bgm import BGMBridge, bridge_messages, candidate_labels, format_selection, parse_selection
@@ -135,7 +136,7 @@ def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, 
 
 
 def train_bridge(cfg: BridgeConfig):
-    from ragadapt.training.compose import generator_source, generator_tag, write_system
+    from ragadapt.training.compose import SYSTEM, generator_source, generator_tag, write_system
     from ragadapt.training.config import LMConfig, RLConfig, Source
     from ragadapt.training.lm import train_lm
     from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
@@ -196,10 +197,42 @@ def train_bridge(cfg: BridgeConfig):
         step += rl.global_step
     settings = {"max_candidates": cfg.k, "passage_tokens": cfg.passage_tokens}
     bridges = {name: BGMBridge.from_pretrained(path, **settings) for name, path in stages.items()}
-    system.config.fetch_k = cfg.k
-    final = write_system(system, out, "bridge", "bridge", cfg, module=list(bridges.values())[-1])
+    chosen, choice = choose_bridge(system, generator, bridges, cfg)
+    if chosen is None and cfg.require_gain:
+        final = out / SYSTEM
+        system.save(final)  # no bridge answered dev-select better than none: the system as it came in
+        component_dir = Path(stages[list(bridges)[-1]])
+    else:
+        chosen = chosen or list(bridges)[-1]
+        system.config = replace(system.config, fetch_k=cfg.k)
+        final = write_system(system, out, "bridge", "bridge", cfg, module=bridges[chosen])
+        component_dir = final / "bridge"
     report = {}
     if cfg.evaluate:
         report = evaluate_bridges(system, generator, bridges, test[: cfg.max_answer_eval], cfg, out)
-    return finish(out, final / "bridge", step, {"report": report, "silver_empty": empty, "scorer": source},
-                  system_dir=final)
+    return finish(out, component_dir, step, {"report": report, "silver_empty": empty, "scorer": source,
+                                             **({"dev_select": choice} if choice else {})}, system_dir=final)
+
+
+def choose_bridge(system, generator, bridges: dict, cfg: BridgeConfig) -> tuple[str | None, dict]:
+    """(the name of the bridge that answers `dev_select` best, or None for no bridge; the scores). Candidates in
+    order no bridge, SFT, SFT + RL; the first of equal scores wins, so a bridge has to answer more questions right
+    than the system without one to be passed on. Without `dev_select`: (the last stage's bridge, {})."""
+    if not cfg.dev_select:
+        return list(bridges)[-1], {}
+    from ragadapt.eval.runner import evaluate
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.retrieval.evaluation import dev_examples
+
+    examples = dev_examples(cfg.dev_select)[: cfg.dev_select_max]
+    scores = {}
+    for name, bridge in [(None, None), *bridges.items()]:
+        config = replace(system.config, fetch_k=cfg.k, max_new_tokens=24) if bridge else \
+            replace(system.config, max_new_tokens=24)
+        rag = RAGSystem(system.retriever, generator, reranker=system.reranker, bridge=bridge, config=config)
+        scores[name or "no bridge"] = evaluate(rag, examples, ks=(config.k,), show_progress=False)["contains"]
+    best = max(scores, key=scores.get)
+    log.info("bridge choice on %s (%d questions, answer contains): %s -> %s", cfg.dev_select, len(examples),
+             scores, best)
+    return (None if best == "no bridge" else best), {"metric": f"{cfg.dev_select} contains", "scores": scores,
+                                                     "chosen": best}

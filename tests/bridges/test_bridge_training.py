@@ -27,7 +27,7 @@ def test_bridge_routine_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_d
         "system": str(system_dir), "output_dir": str(tmp_path / "bridge"), "scorer": str(tiny_generator_dir),
         "scorer_dtype": "fp32", "model": str(tiny_generator_dir), "max_train": 12, "max_test": 4, "k": 3,
         "silver_max_len": 2, "passage_tokens": 16, "max_length": 384, "max_answer_eval": 4, "dev_set": None,
-        "sft_trainer": {"max_steps": 3, "learning_rate": 3e-3, "logging_steps": 1},
+        "dev_select": None, "sft_trainer": {"max_steps": 3, "learning_rate": 3e-3, "logging_steps": 1},
         "rl_trainer": {"max_steps": 2, "learning_rate": 1e-3, "num_generations": 2, "per_device_train_batch_size": 4,
                        "max_completion_length": 6, "logging_steps": 1}})
     result = train_bridge(cfg)
@@ -143,3 +143,24 @@ def test_rl_leaves_out_questions_no_selection_rewards():
     assert hopeless(silver, same) == {"hopeless"}
     assert hopeless(silver, BridgeConfig(silver_target="contains", rl_reward="f1")) == set()  # another reward
     assert hopeless(silver, BridgeConfig(silver_target="contains", rl_reward="contains", rl_skip_hopeless=False)) == set()
+
+
+def test_a_bridge_is_handed_on_only_when_it_answers_dev_select_better_than_none(monkeypatch):
+    from types import SimpleNamespace
+
+    import ragadapt.eval.runner as runner
+    from ragadapt.system import RAGConfig
+    from ragadapt.training import BridgeConfig
+    from ragadapt.training.bridge import choose_bridge
+
+    system = SimpleNamespace(retriever=None, reranker=None, config=RAGConfig(k=1))
+    bridges = {"bridge (SFT)": "sft", "bridge (SFT + RL)": "rl"}  # stand-ins: the scripted metric reads the name
+    cfg = BridgeConfig(dev_select="dev-select:1", dev_select_max=3)
+    for scores, expected in (({None: 0.5, "sft": 0.5, "rl": 0.6}, "bridge (SFT + RL)"),
+                             ({None: 0.5, "sft": 0.5, "rl": 0.5}, None),  # a tie goes to no bridge
+                             ({None: 0.4, "sft": 0.6, "rl": 0.6}, "bridge (SFT)")):  # ... and then to the SFT one
+        monkeypatch.setattr(runner, "evaluate", lambda rag, examples, ks, show_progress, s=scores: {
+            "contains": s[rag.bridge]})
+        chosen, choice = choose_bridge(system, None, bridges, cfg)
+        assert chosen == expected and choice["chosen"] == (expected or "no bridge")
+    assert choose_bridge(system, None, bridges, BridgeConfig(dev_select=None)) == ("bridge (SFT + RL)", {})

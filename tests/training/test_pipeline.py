@@ -33,11 +33,12 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
                                                 "learning_rate": 3e-3, **fast}}},
         {"name": "reranker", "method": "reranker", "fields": {
             "model": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4, "max_answer_eval": 0,
-            "dev_set": None, "max_length": 96, "scorer_dtype": "fp32", "evaluate": False,
+            "dev_set": None, "dev_select": None, "max_length": 96, "scorer_dtype": "fp32", "evaluate": False,
             "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 4, "learning_rate": 5e-3, **fast}}},
         {"name": "bridge", "method": "bridge", "fields": {
             "model": str(tiny_generator_dir), "max_train": 8, "max_test": 2, "k": 3, "silver_max_len": 1,
-            "passage_tokens": 16, "max_length": 384, "max_answer_eval": 2, "dev_set": None, "rl": False,
+            "passage_tokens": 16, "max_length": 384, "max_answer_eval": 2, "dev_set": None, "dev_select": None,
+            "rl": False,
             "evaluate": False, "scorer_dtype": "fp32",
             "sft_trainer": {"max_steps": 2, "learning_rate": bridge_lr, **fast}}},
         {"name": "agent", "method": "agent", "fields": {

@@ -156,6 +156,13 @@ class BridgeConfig(RetrieverDataConfig):
     rl_trainer: dict = _help("GRPOConfig fields of stage 2", factory=dict)
     compare_reranker: str | None = _help("a system (or reranker) directory whose reranker's top-1 joins the "
                                          "comparison; skipped with a warning when missing", None)
+    dev_select: str | None = _help("these questions are answered end to end by the system with each trained bridge "
+                                   "(SFT, SFT + RL) and without one; the best goes into OUTPUT_DIR/system (ties to "
+                                   "the smaller change: none, then SFT). null: the last stage's bridge",
+                                   "dev-select:1")
+    dev_select_max: int = _help("dev_select questions answered per candidate", 30)
+    require_gain: bool = _help("with dev_select: when no bridge answers better than none, the system is handed on "
+                               "without one (the trained bridges stay in OUTPUT_DIR/sft, OUTPUT_DIR/rl)", True)
 
     def __post_init__(self):
         from ragadapt.errors import DataFormatError
