@@ -39,7 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=256)
-    parser.add_argument("--kinds", default="flat,ivf,hnsw,ivfpq")
+    parser.add_argument("--kinds", default="flat,ivf,hnsw,ivfpq,ivfpq+sq8",
+                        help="comma-separated index kinds; ivfpq+sq8 / ivfpq+flat add the re-ranking stage")
     args = parser.parse_args()
 
     from ragadapt.retrievers import IndexSpec, VectorIndex
@@ -49,7 +50,8 @@ def main() -> None:
     q = clustered(args.queries, d, 1)
     rows, truth = {}, None
     for kind in args.kinds.split(","):
-        index = VectorIndex(d, IndexSpec(kind=kind))
+        base, _, refine = kind.partition("+")  # ivfpq+sq8: IVF-PQ re-ranked with 8-bit vectors
+        index = VectorIndex(d, IndexSpec(kind=base, refine=refine or None))
         start = time.perf_counter()
         index.add(x)
         build = time.perf_counter() - start

@@ -20,12 +20,16 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ragadapt.atomic import atomic_dir
 from ragadapt.errors import DataFormatError, ManifestError
 from ragadapt.manifest import MANIFEST, checksum, read_manifest, write_manifest
 from ragadapt.prompts import DEFAULT_SYSTEM, RAGPrompt
 from ragadapt.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from ragadapt.retrievers.vector_index import IndexSpec
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,7 @@ class RAGSystem:
     # ---- building -------------------------------------------------------------------------------
     @classmethod
     def build(cls, corpus, embedder: str = "minilm-l6", generator: str | None = "smollm2-135m-instruct",
-              index: str = "flat", bm25: bool = False, chunk_tokens: int = 200, overlap: int = 32,
+              index: str | IndexSpec = "flat", bm25: bool = False, chunk_tokens: int = 200, overlap: int = 32,
               device: str | None = None, config: RAGConfig | None = None, show_progress: bool = True,
               strict: bool = False, limit: int | None = None, batch_size: int = 64, shard_dir=None,
               shard_size: int = 1024) -> RAGSystem:

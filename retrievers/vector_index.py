@@ -6,6 +6,9 @@ Backend choice (`VectorIndex.backend`):
   ivf / hnsw:     FAISS (IVF moves to the GPU when faiss has GPUs; HNSW stays on the CPU).
   ivfpq:          FAISS IVF with product-quantised codes (`pq_m` bytes a vector instead of 4 * dim; OPQ rotation
                   with `opq: true`), trained on a sample of at most `train_sample` vectors: for 10M+ passages.
+                  `refine: sq8` (or `flat`) re-ranks the `refine_k` x k nearest by PQ codes with 8-bit scalar-
+                  quantised (or exact) copies of the vectors: recall back near IVF-Flat's for dim (or 4 x dim)
+                  more bytes a vector (faiss IndexRefine, kept on the CPU).
 Presets (`IndexSpec`) reach recall@10 >= 0.95 of flat on MiniLM embeddings of the bundled corpus
 (see benchmarks/bench_search.py).
 """
@@ -24,6 +27,7 @@ from ragadapt.retrievers.faiss_support import faiss_gpus, has_faiss, import_fais
 KINDS = ("flat", "ivf", "hnsw", "ivfpq")
 IVF_KINDS = ("ivf", "ivfpq")
 FAISS_FILE, TORCH_FILE = "vectors.faiss", "vectors.safetensors"
+REFINES = {None: "", "sq8": ",Refine(SQ8)", "flat": ",RFlat"}  # IndexSpec.refine -> index_factory suffix
 
 
 @dataclass
@@ -38,10 +42,18 @@ class IndexSpec:
     pq_bits: int = 8  # ivfpq: bits per sub-quantiser code (2**bits centroids each)
     opq: bool = False  # ivfpq: learn a rotation first (OPQ) for lower quantisation error
     train_sample: int = 200_000  # ivf / ivfpq: vectors the coarse quantiser and the codebooks are trained on
+    refine: str | None = None  # ivfpq: re-rank candidates with sq8 (1 byte a dimension) or flat (exact) vectors
+    refine_k: int = 4  # ivfpq with refine: candidates re-ranked = refine_k * k
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown index kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if self.refine not in REFINES:
+            raise ValueError(f"unknown refine {self.refine!r}; choose one of sq8, flat (or none)")
+        if self.refine and self.kind != "ivfpq":
+            raise ValueError(f"refine re-ranks PQ candidates: it needs kind ivfpq, not {self.kind}")
+        if self.refine_k < 1:
+            raise ValueError(f"refine_k must be >= 1, got {self.refine_k}")
 
     def factory(self, dim: int, n: int) -> str:
         """The faiss index_factory string of an IVF kind for `n` vectors of `dim`."""
@@ -52,7 +64,7 @@ class IndexSpec:
         m = self.pq_m or max(1, dim // 8)
         if dim % m:
             raise ValueError(f"pq_m={m} must divide the vector dimension {dim}")
-        return f"{f'OPQ{m},' if self.opq else ''}IVF{nlist},PQ{m}x{self.pq_bits}"
+        return f"{f'OPQ{m},' if self.opq else ''}IVF{nlist},PQ{m}x{self.pq_bits}{REFINES[self.refine]}"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,6 +142,7 @@ class _FaissBackend:
             index = faiss.IndexFlatIP(dim)
         else:
             index = None  # IVF is created at the first add, when the number of points fixes nlist
+            gpu = gpu and not spec.refine
         return cls(index, spec, gpu, dim)
 
     @property
@@ -143,6 +156,8 @@ class _FaissBackend:
         if self.spec.kind in IVF_KINDS:
             nlist = faiss.extract_index_ivf(index).nlist
             faiss.extract_index_ivf(index).nprobe = min(self.spec.nprobe, nlist)
+            if self.spec.refine:
+                faiss.downcast_index(index).k_factor = float(self.spec.refine_k)
         elif self.spec.kind == "hnsw":
             index.hnsw.efSearch = self.spec.ef_search
 
@@ -258,4 +273,5 @@ class VectorIndex:
             index = cls(dim, spec, "cuda")
             index.add(raw.reconstruct_n(0, raw.ntotal))
             return index
-        return cls(dim, spec, device, _backend=_FaissBackend(raw, spec, cuda and faiss_gpus() > 0, dim))
+        gpu = cuda and faiss_gpus() > 0 and not spec.refine  # faiss cannot move an IndexRefine to a GPU
+        return cls(dim, spec, device, _backend=_FaissBackend(raw, spec, gpu, dim))

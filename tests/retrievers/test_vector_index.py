@@ -104,6 +104,32 @@ def test_ivfpq_finds_most_neighbours_and_round_trips(tmp_path, opq):
     assert (tmp_path / "vectors.faiss").stat().st_size < 4000 * 32 * 4 / 3  # codes, not float vectors
 
 
+@pytest.mark.parametrize("refine", ["sq8", "flat"])
+def test_refining_pq_candidates_raises_recall_and_round_trips(tmp_path, refine):
+    x = clustered(4000, 32, 0)
+    q = clustered(60, 32, 0)[:60] + 0.01
+    truth = brute_force(x, q, 10)
+    recalls, indexes = {}, {}
+    for name, extra in (("pq", {}), ("refined", {"refine": refine, "refine_k": 8})):
+        spec = IndexSpec(kind="ivfpq", pq_m=8, pq_bits=4, nprobe=16, train_sample=2000, **extra)
+        indexes[name] = VectorIndex(32, spec)
+        indexes[name].add(x)
+        rows = indexes[name].search(q, 10)[1]
+        recalls[name] = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, truth)])
+    assert recalls["refined"] > recalls["pq"] + 0.1, recalls  # the same codes, re-ranked with better vectors
+    spec = indexes["refined"]._b.spec
+    indexes["refined"].save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, 32, IndexSpec.from_dict(spec.to_dict()))
+    assert (loaded.search(q, 10)[1] == indexes["refined"].search(q, 10)[1]).all()
+
+
+def test_refine_settings_are_checked():
+    with pytest.raises(ValueError, match="needs kind ivfpq"):
+        IndexSpec(kind="hnsw", refine="sq8")
+    with pytest.raises(ValueError, match="unknown refine"):
+        IndexSpec(kind="ivfpq", refine="pq")
+
+
 def test_ivfpq_needs_a_divisor_of_the_dimension():
     with pytest.raises(ValueError, match="must divide"):
         IndexSpec(kind="ivfpq", pq_m=5).factory(32, 10000)
@@ -114,11 +140,20 @@ def test_an_approximate_build_records_its_recall_against_flat(tmp_path, corpus_d
 
     from ragadapt.system import RAGSystem
 
-    system = RAGSystem.build(corpus_docs, embedder=str(tiny_embedder_dir), generator=None, index="ivfpq",
-                             device="cpu", show_progress=False)
+    system = RAGSystem.build(corpus_docs, embedder=str(tiny_embedder_dir), generator=None,
+                             index=IndexSpec(kind="ivfpq", refine="sq8"), device="cpu", show_progress=False)
     recall = system.retriever.index_recall
     assert 0.0 < recall["recall@10_vs_flat"] <= 1.0 and recall["queries"] == 200
     system.save(tmp_path / "s")
     manifest = json.loads((tmp_path / "s" / "retriever" / "manifest.json").read_text())
     assert manifest["index_recall"] == recall and manifest["index"]["kind"] == "ivfpq"
+    assert manifest["index"]["refine"] == "sq8" and manifest["index"]["refine_k"] == 4
     assert RAGSystem.load(tmp_path / "s", generator=False).retriever.search(["a question"], 3)[0]
+
+
+def test_refine_without_ivfpq_is_one_line_from_the_cli(capsys):
+    from ragadapt.cli.main import main
+
+    assert main(["build", "--corpus", "wiki", "--out", "x", "--index", "hnsw", "--refine", "sq8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--refine" in err and "--index ivfpq" in err and "\n" not in err
