@@ -50,6 +50,9 @@ def shrink(value, root: Path, models: dict[str, str], names: list[str], key: str
         out = {k: shrink(v, root, models, names, k) for k, v in value.items()}
         if key is not None and key.endswith("trainer"):
             out.update(TRAINER_STEPS)
+            for field in ("per_device_train_batch_size", "num_generations"):  # 2 divides 2: GRPO's rule holds
+                if field in out:
+                    out[field] = min(out[field], 2)
         if "path" in out and isinstance(out.get("path"), str):  # a data source
             out["limit"] = min(out.get("limit") or 16, 16)
         return out
