@@ -377,7 +377,8 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     base_gen = _params(TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu").model)
     cfg = from_dict(RADITConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer_dtype": "fp32", "max_train": 16, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 2,
-        "dev_set": None, "dev_select": None, "schedule": schedule, "cycles": 2, "train_generator": train_generator,
+        "dev_set": None, "dev_select": None, "lm_dev_select": None,
+        "schedule": schedule, "cycles": 2, "train_generator": train_generator,
         "train_retriever": train_retriever, "lm_k": 2, "lm_max_train": 8, "lm_max_length": 256,
         "lm_trainer": {"max_steps": 3, "learning_rate": 3e-3, "logging_steps": 1},
         "trainer": {"num_train_epochs": 2, "per_device_train_batch_size": 8, "learning_rate": 3e-3, "logging_steps": 1}})
@@ -401,6 +402,33 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     if train_generator:  # LM-ft examples: each question once per top-k passage
         rows = (tmp_path / "radit" / "stage1-lm-ft" / "data.jsonl").read_text().splitlines()
         assert len(rows) == (4 if schedule == "alternating" else 8) * 2
+
+
+def test_ra_dit_lm_ft_that_only_loses_hands_on_its_generator(tmp_path, tiny_embedder_dir, tiny_generator_dir,
+                                                             monkeypatch):
+    """LM-ft keeps its best dev-select step, the start included: scored worse at every checkpoint, the system
+    leaves RA-DIT with the generator's weights as they came in."""
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import RADITConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.retrieval.ra_dit import train_ra_dit
+
+    from .test_best_checkpoint import scripted
+
+    system_dir = _system(tmp_path, tiny_embedder_dir, tiny_generator_dir)
+    calls = scripted(monkeypatch, [0.9, 0.2, 0.1, 0.3])
+    cfg = from_dict(RADITConfig, {
+        "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer_dtype": "fp32", "max_train": 16,
+        "max_test": 4, "k": 4, "evaluate": False, "dev_set": None, "dev_select": None, "train_retriever": False,
+        "lm_dev_select": str(_dev_file(tmp_path, system_dir)), "lm_k": 2, "lm_max_train": 8, "lm_max_length": 256,
+        "lm_trainer": {"max_steps": 3, "save_steps": 1, "learning_rate": 3e-3, "logging_steps": 1}})
+    result = train_ra_dit(cfg)
+    assert len(calls) == 4  # steps 0, 1, 2, 3
+    scores = (tmp_path / "radit" / "stage1-lm-ft" / "dev_select.jsonl").read_text().splitlines()
+    assert [json.loads(s)["step"] for s in scores] == [0, 1, 2, 3]
+    base = _params(TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu").model)
+    assert not _changed(base, RAGSystem.load(result.system_dir, device="cpu").generator.model)
 
 
 def test_loss_curve_continues_across_rounds():

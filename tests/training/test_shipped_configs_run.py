@@ -17,7 +17,7 @@ CONFIGS = sorted((ROOT / "configs" / "train").glob("*.yaml"))
 # field -> the value it is shrunk to (fields a config does not have are left alone)
 SMALL = {"max_train": 8, "max_test": 4, "max_documents": 60, "max_answer_eval": 2, "warmup_examples": 4,
          "lm_max_train": 4, "rl_max_train": 4, "sft_max_train": 4, "max_eval": 2, "dev_select_max": 2,
-         "merge_max": 2, "faithfulness_max": 2, "general_texts": 2}
+         "lm_dev_select_max": 2, "merge_max": 2, "faithfulness_max": 2, "general_texts": 2}
 # at most this many
 AT_MOST = {"max_length": 1280, "max_prompt_tokens": 384, "max_new_tokens": 16,
            "max_steps": 2}

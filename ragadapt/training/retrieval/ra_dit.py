@@ -35,9 +35,12 @@ def lm_ft_rows(retriever, examples, k: int, prompt, count_tokens) -> list[dict]:
     return rows
 
 
-def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_tokens) -> str:
-    """SFT the generator on retrieval-augmented examples; returns the trained model's directory. A finished
-    LM-ft is reused only when its data and settings are the ones it was trained with (its fingerprint)."""
+def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_tokens, system_dir: str) -> str:
+    """SFT the generator on retrieval-augmented examples; returns the trained model's directory. With
+    `lm_dev_select`, the system in `system_dir` answers those questions with the model in training at step 0 and
+    at every checkpoint and the best step is kept (the start included: an LM-ft that only loses hands on the
+    generator it started from). A finished LM-ft is reused only when its data and settings are the ones it was
+    trained with (its fingerprint)."""
     from ragadapt.prompts import RAGPrompt
     from ragadapt.training import fingerprint
     from ragadapt.training.config import LMConfig, Source, to_dict
@@ -49,7 +52,8 @@ def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_token
     write_jsonl(data, rows, only_if_changed=True)
     lm_cfg = LMConfig(model=model, output_dir=str(out), data=[Source(path=str(data))], max_length=cfg.lm_max_length,
                       freeze=list(cfg.lm_freeze), seed=cfg.seed, resume=cfg.resume,
-                      trainer={**LM_FT_DEFAULTS, **cfg.lm_trainer})
+                      trainer={**LM_FT_DEFAULTS, **cfg.lm_trainer}, system=system_dir,
+                      dev_select=cfg.lm_dev_select, dev_select_max=cfg.lm_dev_select_max)
     final = out / "final"
     if cfg.resume != "never" and (final / "manifest.json").exists() and \
             fingerprint.matches(out, fingerprint.make(to_dict(lm_cfg))):
@@ -100,7 +104,8 @@ def train_ra_dit(cfg: RADITConfig):
     for n, step in enumerate(plan, start=1):
         stage_dir = out / f"stage{n}-{step}"
         if step == "lm-ft":
-            model_dir = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator.count_tokens)
+            model_dir = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator.count_tokens,
+                              str(cfg.system if last_system == out else last_system))
             generator = load_scorer(model_dir, cfg.scorer_dtype)
             component = "generator"  # the system stores the tuned weights as trained (full precision)
             last_system = write_system(system, stage_dir, component, "ra-dit lm-ft", cfg, component_dir=Path(model_dir))
