@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml scripts/setup.sh
 demo: $(STAMP)
 	OMP_NUM_THREADS=$$(nproc) $(VENV)/bin/ragadapt demo
 
+# One test process per core (pytest-xdist; OMP_NUM_THREADS=1 keeps each to one thread); a file's tests stay in one
+# process, so its module fixtures are built once. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
