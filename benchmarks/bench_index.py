@@ -1,5 +1,6 @@
 """Vector indexes at scale, side by side in one process: N synthetic 384-d unit vectors (clusters in a 32-d latent
-space, like sentence embeddings), indexed as flat, IVF, HNSW and IVF-PQ presets of `ragadapt.retrievers.VectorIndex`: build seconds,
+space, like sentence embeddings), indexed as flat, IVF, HNSW, IVF-PQ and HNSW-PQ presets of
+`ragadapt.retrievers.VectorIndex` (PQ kinds with and without re-ranking): build seconds,
 index bytes per vector, queries per second one at a time and in batches of 256, recall@10 against flat; then
 the extrapolation to a 21M-passage corpus (the DPR Wikipedia split) from bytes per vector and build time per
 vector measured here.
@@ -39,8 +40,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=256)
-    parser.add_argument("--kinds", default="flat,ivf,hnsw,ivfpq,ivfpq+sq8",
-                        help="comma-separated index kinds; ivfpq+sq8 / ivfpq+flat add the re-ranking stage")
+    parser.add_argument("--kinds", default="flat,ivf,hnsw,ivfpq,ivfpq+sq8,hnswpq,hnswpq+sq8",
+                        help="comma-separated index kinds (flat, ivf, hnsw, ivfpq, hnswpq); KIND+sq8 / KIND+flat "
+                             "add the re-ranking stage to a PQ kind")
     args = parser.parse_args()
 
     from ragadapt.retrievers import IndexSpec, VectorIndex
@@ -50,7 +52,7 @@ def main() -> None:
     q = clustered(args.queries, d, 1)
     rows, truth = {}, None
     for kind in args.kinds.split(","):
-        base, _, refine = kind.partition("+")  # ivfpq+sq8: IVF-PQ re-ranked with 8-bit vectors
+        base, _, refine = kind.partition("+")  # ivfpq+sq8: PQ candidates re-ranked with 8-bit vectors
         index = VectorIndex(d, IndexSpec(kind=base, refine=refine or None))
         start = time.perf_counter()
         index.add(x)

@@ -7,6 +7,7 @@ HELP = "build a RAG system from a corpus and save it"
 
 def add_parser(sub) -> None:
     from ragadapt.cli.common import add_device
+    from ragadapt.retrievers.vector_index import KINDS
 
     p = sub.add_parser("build", help=HELP, description=HELP + ".")
     p.add_argument("--corpus", required=True,
@@ -21,13 +22,14 @@ def add_parser(sub) -> None:
                    help="bundled alias, local sentence-transformers directory, or hub id (default: minilm-l6)")
     p.add_argument("--generator", default="smollm2-135m-instruct",
                    help="bundled alias, local directory or hub id of a causal LM (default: smollm2-135m-instruct)")
-    p.add_argument("--index", choices=["flat", "ivf", "hnsw", "ivfpq"], default="flat",
+    p.add_argument("--index", choices=list(KINDS), default="flat",
                    help="vector index: exact (flat), or approximate: ivf, hnsw, ivfpq (IVF over product-quantised "
-                        "codes, 48 bytes a MiniLM vector instead of 1,536: for 10M+ passages); an approximate "
-                        "index's recall@10 against exact search is measured at build time (default: flat)")
+                        "codes, 48 bytes a MiniLM vector instead of 1,536: for 10M+ passages), hnswpq (an HNSW "
+                        "graph over those codes); an approximate index's recall@10 against exact search is "
+                        "measured at build time (default: flat)")
     p.add_argument("--refine", choices=["sq8", "flat"], default=None,
-                   help="with --index ivfpq: re-rank the nearest candidates by PQ codes with 8-bit (sq8: +1 byte a "
-                        "dimension) or exact (flat: +4 bytes a dimension) copies of the vectors, for recall near "
+                   help="with --index ivfpq or hnswpq: re-rank the nearest candidates by PQ codes with 8-bit "
+                        "(sq8: +1 byte a dimension) or exact (flat: +4 bytes a dimension) copies of the vectors, for recall near "
                         "IVF-Flat's (default: none)")
     p.add_argument("--refine-k", type=int, default=4,
                    help="with --refine: candidates re-ranked per result (refine_k x k; default: 4)")
@@ -84,11 +86,11 @@ def run(args) -> int:
     from ragadapt.system import RAGConfig, RAGSystem
 
     from ragadapt.errors import DataFormatError
-    from ragadapt.retrievers.vector_index import IndexSpec
+    from ragadapt.retrievers.vector_index import PQ_KINDS, IndexSpec
 
-    if args.refine and args.index != "ivfpq":
-        raise DataFormatError(f"--refine re-ranks product-quantised candidates: use it with --index ivfpq, not "
-                              f"--index {args.index}")
+    if args.refine and args.index not in PQ_KINDS:
+        raise DataFormatError(f"--refine re-ranks product-quantised candidates: use it with --index ivfpq or "
+                              f"hnswpq, not --index {args.index}")
     if args.refine_k < 1:
         raise DataFormatError(f"--refine-k must be >= 1, got {args.refine_k}")
     index = IndexSpec(kind=args.index, refine=args.refine, refine_k=args.refine_k) if args.refine else args.index

@@ -87,11 +87,11 @@ def clustered(n, d, seed, centers=40):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("opq", [False, True])
-def test_ivfpq_finds_most_neighbours_and_round_trips(tmp_path, opq):
+@pytest.mark.parametrize("kind,opq", [("ivfpq", False), ("ivfpq", True), ("hnswpq", False), ("hnswpq", True)])
+def test_pq_kinds_find_most_neighbours_and_round_trip(tmp_path, kind, opq):
     x = clustered(4000, 32, 0)
     q = clustered(60, 32, 0)[:60] + 0.01
-    spec = IndexSpec(kind="ivfpq", pq_m=16, pq_bits=4, opq=opq, nprobe=16, train_sample=2000)
+    spec = IndexSpec(kind=kind, pq_m=16, pq_bits=4, opq=opq, nprobe=16, train_sample=2000, ef_search=48)
     index = VectorIndex(32, spec)
     index.add(x)
     _, rows = index.search(q, 10)
@@ -101,17 +101,22 @@ def test_ivfpq_finds_most_neighbours_and_round_trips(tmp_path, opq):
     index.save(tmp_path)
     loaded = VectorIndex.load(tmp_path, 32, IndexSpec.from_dict(spec.to_dict()))
     assert loaded.ntotal == 4000 and (loaded.search(q, 10)[1] == rows).all()
-    assert (tmp_path / "vectors.faiss").stat().st_size < 4000 * 32 * 4 / 3  # codes, not float vectors
+    assert np.allclose(loaded.vectors(), index.vectors())  # codes decode the same after the round trip
+    links = 2 * spec.hnsw_m * 4 if kind == "hnswpq" else 0  # an HNSW graph stores ~2M neighbour ids a vector
+    assert (tmp_path / "vectors.faiss").stat().st_size < 4000 * (32 * 4 / 3 + links)  # codes, not float vectors
+    scores, _ = loaded.search(q, 10)
+    exact = np.einsum("qd,qkd->qk", q, x[rows])
+    assert (np.diff(scores, axis=1) <= 1e-6).all() and np.abs(scores - exact).max() < 0.3  # inner products, best first
 
 
-@pytest.mark.parametrize("refine", ["sq8", "flat"])
-def test_refining_pq_candidates_raises_recall_and_round_trips(tmp_path, refine):
+@pytest.mark.parametrize("kind,refine", [("ivfpq", "sq8"), ("ivfpq", "flat"), ("hnswpq", "sq8")])
+def test_refining_pq_candidates_raises_recall_and_round_trips(tmp_path, kind, refine):
     x = clustered(4000, 32, 0)
     q = clustered(60, 32, 0)[:60] + 0.01
     truth = brute_force(x, q, 10)
     recalls, indexes = {}, {}
     for name, extra in (("pq", {}), ("refined", {"refine": refine, "refine_k": 8})):
-        spec = IndexSpec(kind="ivfpq", pq_m=8, pq_bits=4, nprobe=16, train_sample=2000, **extra)
+        spec = IndexSpec(kind=kind, pq_m=8, pq_bits=4, nprobe=16, train_sample=2000, **extra)
         indexes[name] = VectorIndex(32, spec)
         indexes[name].add(x)
         rows = indexes[name].search(q, 10)[1]
@@ -124,7 +129,7 @@ def test_refining_pq_candidates_raises_recall_and_round_trips(tmp_path, refine):
 
 
 def test_refine_settings_are_checked():
-    with pytest.raises(ValueError, match="needs kind ivfpq"):
+    with pytest.raises(ValueError, match="needs kind ivfpq or hnswpq"):
         IndexSpec(kind="hnsw", refine="sq8")
     with pytest.raises(ValueError, match="unknown refine"):
         IndexSpec(kind="ivfpq", refine="pq")
