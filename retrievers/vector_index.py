@@ -12,6 +12,9 @@ Backend choice (`VectorIndex.backend`):
   hnswpq:         an HNSW graph over PQ codes (`pq_m` bytes a vector plus the graph's links): no coarse cells to
                   probe, so a query walks the graph straight to its neighbours; trained on a sample like ivfpq,
                   `refine` as there. CPU only (FAISS has no GPU HNSW).
+  on_disk:        ivf / ivfpq saved with their inverted lists in `vectors.ivfdata` beside `vectors.faiss`
+                  (faiss OnDiskInvertedLists) and memory-mapped read-only at load: an index larger than RAM
+                  opens at once and resident memory grows only with the lists that queries read.
 Presets (`IndexSpec`) reach recall@10 >= 0.95 of flat on MiniLM embeddings of the bundled corpus
 (see benchmarks/bench_search.py).
 """
@@ -31,7 +34,7 @@ KINDS = ("flat", "ivf", "hnsw", "ivfpq", "hnswpq")
 IVF_KINDS = ("ivf", "ivfpq")
 PQ_KINDS = ("ivfpq", "hnswpq")
 TRAINED_KINDS = IVF_KINDS + ("hnswpq",)  # created at the first add: they are trained on (a sample of) the vectors
-FAISS_FILE, TORCH_FILE = "vectors.faiss", "vectors.safetensors"
+FAISS_FILE, TORCH_FILE, LISTS_FILE = "vectors.faiss", "vectors.safetensors", "vectors.ivfdata"
 REFINES = {None: "", "sq8": ",Refine(SQ8)", "flat": ",RFlat"}  # IndexSpec.refine -> index_factory suffix
 
 
@@ -49,6 +52,7 @@ class IndexSpec:
     train_sample: int = 200_000  # ivf / ivfpq: vectors the coarse quantiser and the codebooks are trained on
     refine: str | None = None  # ivfpq / hnswpq: re-rank candidates with sq8 (1 byte a dim) or flat (exact) vectors
     refine_k: int = 4  # ivfpq with refine: candidates re-ranked = refine_k * k
+    on_disk: bool = False  # ivf / ivfpq: inverted lists saved in their own file and memory-mapped at load
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -59,6 +63,8 @@ class IndexSpec:
             raise ValueError(f"refine re-ranks PQ candidates: it needs kind ivfpq or hnswpq, not {self.kind}")
         if self.refine_k < 1:
             raise ValueError(f"refine_k must be >= 1, got {self.refine_k}")
+        if self.on_disk and self.kind not in IVF_KINDS:
+            raise ValueError(f"on_disk keeps inverted lists on disk: it needs kind ivf or ivfpq, not {self.kind}")
 
     def factory(self, dim: int, n: int) -> str:
         """The faiss index_factory string of a trained kind (ivf, ivfpq, hnswpq) for `n` vectors of `dim`."""
@@ -152,8 +158,9 @@ def _hnsw_of(index):
 class _FaissBackend:
     """A FAISS CPU index (the saved form), cloned to the GPUs for search when faiss has them."""
 
-    def __init__(self, index, spec: IndexSpec, gpu: bool, dim: int):
+    def __init__(self, index, spec: IndexSpec, gpu: bool, dim: int, mapped_from: Path | None = None):
         self.index, self.spec, self.gpu, self.dim = index, spec, gpu, dim
+        self.mapped_from = mapped_from  # the read-only lists file of an index loaded with on_disk
         self._gpu_index = None
         self.name = "faiss-gpu" if gpu else "faiss-cpu"
         self._set_search_params(index)
@@ -202,6 +209,9 @@ class _FaissBackend:
         self._set_search_params(index)
 
     def add(self, x: np.ndarray) -> None:
+        if self.mapped_from is not None:
+            raise ValueError(f"the inverted lists of this index are memory-mapped read-only from {self.mapped_from}: "
+                             "build the index again (ragadapt build) to add passages")
         if self.index is None:
             self._create_trained(x)
         self.index.add(x)
@@ -231,7 +241,22 @@ class _FaissBackend:
         return self.index.reconstruct_n(0, self.ntotal)
 
     def save(self, directory: Path) -> str:
-        import_faiss().write_index(self.index, str(directory / FAISS_FILE))
+        faiss = import_faiss()
+        if not self.spec.on_disk:
+            faiss.write_index(self.index, str(directory / FAISS_FILE))
+            return FAISS_FILE
+        # The lists are copied into vectors.ivfdata and the index is written pointing at that file; the index
+        # in memory gets its own lists back (it must not own, and so free, them while the file stands in).
+        ivf = faiss.extract_index_ivf(self.index)
+        lists = faiss.OnDiskInvertedLists(ivf.nlist, ivf.code_size, str(directory / LISTS_FILE))
+        lists.merge_from_1(ivf.invlists, False)
+        in_memory, owned = ivf.invlists, ivf.own_invlists
+        ivf.own_invlists = False
+        ivf.replace_invlists(lists, False)
+        try:
+            faiss.write_index(self.index, str(directory / FAISS_FILE))
+        finally:
+            ivf.replace_invlists(in_memory, owned)
         return FAISS_FILE
 
 
@@ -298,13 +323,18 @@ class VectorIndex:
         if not (directory / FAISS_FILE).is_file():
             raise ManifestError(f"{directory}: no {FAISS_FILE} or {TORCH_FILE}")
         faiss = import_faiss()
-        raw = faiss.read_index(str(directory / FAISS_FILE))
+        mapped = directory / LISTS_FILE if spec.on_disk else None
+        if mapped is not None and not mapped.is_file():
+            raise ManifestError(f"{directory}: the index keeps its inverted lists in {LISTS_FILE}, which is missing")
+        # IO_FLAG_ONDISK_SAME_DIR: the lists file is found beside the index file (a moved system still loads)
+        flags = faiss.IO_FLAG_ONDISK_SAME_DIR | faiss.IO_FLAG_READ_ONLY if mapped is not None else 0
+        raw = faiss.read_index(str(directory / FAISS_FILE), flags)
         if raw.d != dim:
             raise ManifestError(f"{directory / FAISS_FILE}: vectors have dimension {raw.d}, the manifest says {dim}")
         if spec.kind == "flat" and cuda and faiss_gpus() == 0:
             index = cls(dim, spec, "cuda")
             index.add(raw.reconstruct_n(0, raw.ntotal))
             return index
-        # faiss cannot move an IndexRefine or an HNSW graph to a GPU
-        gpu = cuda and faiss_gpus() > 0 and not spec.refine and spec.kind not in ("hnsw", "hnswpq")
-        return cls(dim, spec, device, _backend=_FaissBackend(raw, spec, gpu, dim))
+        # faiss cannot move an IndexRefine or an HNSW graph to a GPU; lists on disk stay there
+        gpu = cuda and faiss_gpus() > 0 and not spec.refine and not spec.on_disk and spec.kind not in ("hnsw", "hnswpq")
+        return cls(dim, spec, device, _backend=_FaissBackend(raw, spec, gpu, dim, mapped))

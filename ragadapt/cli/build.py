@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
                         "IVF-Flat's (default: none)")
     p.add_argument("--refine-k", type=int, default=4,
                    help="with --refine: candidates re-ranked per result (refine_k x k; default: 4)")
+    p.add_argument("--on-disk", action="store_true",
+                   help="with --index ivf or ivfpq: save the inverted lists in their own file (vectors.ivfdata), "
+                        "memory-mapped read-only when the system loads, for indexes larger than RAM")
     p.add_argument("--bm25", action="store_true", help="also build BM25 and fuse it with dense retrieval (RRF)")
     p.add_argument("--chunk-tokens", type=int, default=200, help="passage length in embedder tokens (default: 200)")
     p.add_argument("--overlap", type=int, default=32, help="tokens shared by consecutive chunks (default: 32)")
@@ -86,14 +89,17 @@ def run(args) -> int:
     from ragadapt.system import RAGConfig, RAGSystem
 
     from ragadapt.errors import DataFormatError
-    from ragadapt.retrievers.vector_index import PQ_KINDS, IndexSpec
+    from ragadapt.retrievers.vector_index import IVF_KINDS, PQ_KINDS, IndexSpec
 
     if args.refine and args.index not in PQ_KINDS:
         raise DataFormatError(f"--refine re-ranks product-quantised candidates: use it with --index ivfpq or "
                               f"hnswpq, not --index {args.index}")
     if args.refine_k < 1:
         raise DataFormatError(f"--refine-k must be >= 1, got {args.refine_k}")
-    index = IndexSpec(kind=args.index, refine=args.refine, refine_k=args.refine_k) if args.refine else args.index
+    if args.on_disk and args.index not in IVF_KINDS:
+        raise DataFormatError(f"--on-disk keeps IVF inverted lists on disk: use it with --index ivf or ivfpq, not "
+                              f"--index {args.index}")
+    index = IndexSpec(kind=args.index, refine=args.refine, refine_k=args.refine_k, on_disk=args.on_disk)
     resolve_model(args.generator, kind="generator")  # an unknown generator fails now, not at the first question
     check_out(args.out, args.overwrite)  # before the embedding, not after it
     start = time.perf_counter()

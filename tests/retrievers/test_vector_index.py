@@ -135,6 +135,37 @@ def test_refine_settings_are_checked():
         IndexSpec(kind="ivfpq", refine="pq")
 
 
+@pytest.mark.parametrize("kind", ["ivf", "ivfpq"])
+def test_on_disk_lists_are_mapped_read_only_and_travel_with_the_index(tmp_path, kind):
+    from ragadapt.errors import ManifestError
+
+    x = clustered(3000, 32, 0)
+    q = clustered(40, 32, 1)
+    spec = IndexSpec(kind=kind, pq_m=8, nprobe=16, on_disk=True, train_sample=2000)
+    index = VectorIndex(32, spec)
+    index.add(x)
+    expected = index.search(q, 10)
+    for name in ("a", "copy"):
+        (tmp_path / name).mkdir()
+    index.save(tmp_path / "a")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["vectors.faiss", "vectors.ivfdata"]
+    assert (index.search(q, 10)[1] == expected[1]).all()  # the index in memory keeps its own lists
+    (tmp_path / "a").rename(tmp_path / "moved")  # the lists file is found beside the index, wherever it is
+    loaded = VectorIndex.load(tmp_path / "moved", 32, IndexSpec.from_dict(spec.to_dict()))
+    assert loaded.ntotal == 3000 and (loaded.search(q, 10)[1] == expected[1]).all()
+    assert np.allclose(loaded.search(q, 10)[0], expected[0])
+    with pytest.raises(ValueError, match="memory-mapped read-only from .*vectors.ivfdata: build the index again"):
+        loaded.add(x[:2])
+    loaded.save(tmp_path / "copy")  # a mapped index saves (a routine writing OUTPUT_DIR/system copies it)
+    copy = VectorIndex.load(tmp_path / "copy", 32, spec)
+    assert (copy.search(q, 10)[1] == expected[1]).all()
+    (tmp_path / "copy" / "vectors.ivfdata").unlink()
+    with pytest.raises(ManifestError, match="vectors.ivfdata, which is missing"):
+        VectorIndex.load(tmp_path / "copy", 32, spec)
+    with pytest.raises(ValueError, match="needs kind ivf or ivfpq"):
+        IndexSpec(kind="hnsw", on_disk=True)
+
+
 def test_ivfpq_needs_a_divisor_of_the_dimension():
     with pytest.raises(ValueError, match="must divide"):
         IndexSpec(kind="ivfpq", pq_m=5).factory(32, 10000)
@@ -146,13 +177,15 @@ def test_an_approximate_build_records_its_recall_against_flat(tmp_path, corpus_d
     from ragadapt.system import RAGSystem
 
     system = RAGSystem.build(corpus_docs, embedder=str(tiny_embedder_dir), generator=None,
-                             index=IndexSpec(kind="ivfpq", refine="sq8"), device="cpu", show_progress=False)
+                             index=IndexSpec(kind="ivfpq", refine="sq8", on_disk=True), device="cpu",
+                             show_progress=False)
     recall = system.retriever.index_recall
     assert 0.0 < recall["recall@10_vs_flat"] <= 1.0 and recall["queries"] == 200
     system.save(tmp_path / "s")
     manifest = json.loads((tmp_path / "s" / "retriever" / "manifest.json").read_text())
     assert manifest["index_recall"] == recall and manifest["index"]["kind"] == "ivfpq"
     assert manifest["index"]["refine"] == "sq8" and manifest["index"]["refine_k"] == 4
+    assert manifest["index"]["on_disk"] and "vectors.ivfdata" in manifest["files"]  # checksummed like the rest
     assert RAGSystem.load(tmp_path / "s", generator=False).retriever.search(["a question"], 3)[0]
 
 
@@ -162,3 +195,6 @@ def test_refine_without_ivfpq_is_one_line_from_the_cli(capsys):
     assert main(["build", "--corpus", "wiki", "--out", "x", "--index", "hnsw", "--refine", "sq8"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--refine" in err and "--index ivfpq" in err and "\n" not in err
+    assert main(["build", "--corpus", "wiki", "--out", "x", "--index", "flat", "--on-disk"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--on-disk" in err and "--index ivf or ivfpq" in err and "\n" not in err
