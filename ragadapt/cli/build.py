@@ -29,8 +29,8 @@ def add_parser(sub) -> None:
                         "measured at build time (default: flat)")
     p.add_argument("--refine", choices=["sq8", "flat"], default=None,
                    help="with --index ivfpq or hnswpq: re-rank the nearest candidates by PQ codes with 8-bit "
-                        "(sq8: +1 byte a dimension) or exact (flat: +4 bytes a dimension) copies of the vectors, for recall near "
-                        "IVF-Flat's (default: none)")
+                        "(sq8: +1 byte a dimension) or exact (flat: +4 bytes a dimension) copies of the vectors, "
+                        "for recall near IVF-Flat's (default: none)")
     p.add_argument("--refine-k", type=int, default=4,
                    help="with --refine: candidates re-ranked per result (refine_k x k; default: 4)")
     p.add_argument("--on-disk", action="store_true",
