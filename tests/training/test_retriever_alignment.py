@@ -431,6 +431,34 @@ def test_ra_dit_lm_ft_that_only_loses_hands_on_its_generator(tmp_path, tiny_embe
     assert not _changed(base, RAGSystem.load(result.system_dir, device="cpu").generator.model)
 
 
+def test_ra_dit_own_targets_keep_the_generators_right_answers():
+    """lm_targets=own: a (question, passage) pair the generator answers right keeps its own answer as the target;
+    a wrong (or abstaining) answer is replaced by the gold span."""
+    from ragadapt.prompts import RAGPrompt
+    from ragadapt.training.retrieval.ra_dit import lm_ft_rows
+    from ragadapt.types import Hit, Passage, QAExample
+
+    paris, lyon = Passage("p#0", "Paris is the capital of France.", doc_id="p"), Passage("l#0", "Lyon.", doc_id="l")
+
+    class Retriever:
+        def search(self, questions, k):
+            return [[Hit(paris, 1.0, 0), Hit(lyon, 0.5, 1)][:k] for _ in questions]
+
+    class Generator:
+        def count_tokens(self, text):
+            return len(text.split())
+
+        def generate(self, prompts, max_new_tokens, batch_size):  # right from the gold passage, wrong from Lyon's
+            return ["It is Paris, on the Seine." if "Paris is the capital" in str(p) else "I don't know." for p in prompts]
+
+    example = QAExample(question="What is the capital of France?", answers=["Paris"], gold_doc_ids=["p"])
+    rows = lm_ft_rows(Retriever(), [example], 2, RAGPrompt(), Generator().count_tokens, (Generator(), 16))
+    assert [r["messages"][-1]["content"] for r in rows] == ["It is Paris, on the Seine.", "Paris"]
+    spans = lm_ft_rows(Retriever(), [example], 2, RAGPrompt(), Generator().count_tokens)
+    assert [r["messages"][-1]["content"] for r in spans] == ["Paris", "Paris"]
+    assert rows[0]["messages"][:-1] == spans[0]["messages"][:-1]  # the same prompt either way
+
+
 def test_loss_curve_continues_across_rounds():
     from ragadapt.training.plot import cumulative_steps
 

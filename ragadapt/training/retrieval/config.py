@@ -110,6 +110,9 @@ class RADITConfig(ReplugConfig):
     lm_max_length: int = _help("LM-ft: longest example in tokens", 512)
     lm_freeze: list[str] = _help("LM-ft: parameter-name patterns to freeze", factory=list)
     lm_trainer: dict = _help(f"LM-ft: SFTConfig fields (over {LM_FT_DEFAULTS})", factory=dict)
+    lm_targets: str = _help("LM-ft targets: span (the gold answer) or own (where the starting generator already "
+                            "answers a pair right, its own served answer, so it keeps its phrasing and moves less; "
+                            "the gold span elsewhere)", "span")
     lm_dev_select: str | None = _help("LM-ft early stopping: these questions are answered end to end by the system "
                                       "with the generator in training at step 0 and at every checkpoint, and the "
                                       "best step is kept (answer-contains; the start included). null: the last "

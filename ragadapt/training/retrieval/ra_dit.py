@@ -20,22 +20,34 @@ from ragadapt.errors import DataFormatError
 from ragadapt.jsonl import write_jsonl
 from ragadapt.training.retrieval.config import LM_FT_DEFAULTS, RADITConfig
 from ragadapt.training.retrieval.data import load_or_build_system, routine_questions
+from ragadapt.types import Hit
 
 log = logging.getLogger(__name__)
 
 
-def lm_ft_rows(retriever, examples, k: int, prompt, count_tokens) -> list[dict]:
-    """One chat example per (question, top-k passage): prompt as at inference time, answer as target."""
+def lm_ft_rows(retriever, examples, k: int, prompt, count_tokens, own_answers=None) -> list[dict]:
+    """One chat example per (question, top-k passage): prompt as at inference time, answer as target. With
+    `own_answers` (the starting generator and its answer length), a pair the generator already answers right keeps
+    its own served answer as the target (the contextual routine's `targets: own`): it is taught what it gets
+    wrong and keeps its phrasing elsewhere, so it moves less."""
+    from ragadapt.corpora.contexts import ContextExample
+
     hits = retriever.search([e.question for e in examples], k)
-    rows = []
-    for ex, hs in zip(examples, hits):
-        for h in hs:
-            messages = prompt.messages(ex.question, [h], count_tokens)
-            rows.append({"messages": messages + [{"role": "assistant", "content": ex.answers[0]}]})
-    return rows
+    pairs = [ContextExample(kind="clean" if h.passage.doc_id in (ex.gold_doc_ids or ()) else "noisy",
+                            question=ex.question, passages=[h.passage], target=ex.answers[0], answers=list(ex.answers),
+                            original=ex.answers[0]) for ex, hs in zip(examples, hits) for h in hs]
+    if own_answers is not None:
+        from ragadapt.training.contextual import own_targets
+
+        generator, max_new_tokens = own_answers
+        pairs, kept = own_targets(pairs, generator, prompt, max_new_tokens)
+        log.info("LM-ft targets: the generator's own answer kept on %s of %d pairs (the gold span elsewhere)",
+                 kept, len(pairs))
+    return [{"messages": prompt.messages(p.question, [Hit(p.passages[0], 0.0, 0)], count_tokens)
+             + [{"role": "assistant", "content": p.target}]} for p in pairs]
 
 
-def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_tokens, system_dir: str) -> str:
+def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, generator, system_dir: str) -> str:
     """SFT the generator on retrieval-augmented examples; returns the trained model's directory. With
     `lm_dev_select`, the system in `system_dir` answers those questions with the model in training at step 0 and
     at every checkpoint and the best step is kept (the start included: an LM-ft that only loses hands on the
@@ -47,7 +59,10 @@ def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, count_token
     from ragadapt.training.lm import train_lm
 
     prompt = RAGPrompt(system=system.config.system_prompt, max_prompt_tokens=cfg.lm_max_length - 32)
-    rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, count_tokens)
+    if cfg.lm_targets not in ("own", "span"):
+        raise DataFormatError(f"lm_targets must be own or span, got {cfg.lm_targets!r}", field="lm_targets")
+    own = (generator, system.config.max_new_tokens) if cfg.lm_targets == "own" else None
+    rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, generator.count_tokens, own)
     data = out / "data.jsonl"
     write_jsonl(data, rows, only_if_changed=True)
     lm_cfg = LMConfig(model=model, output_dir=str(out), data=[Source(path=str(data))], max_length=cfg.lm_max_length,
@@ -104,7 +119,7 @@ def train_ra_dit(cfg: RADITConfig):
     for n, step in enumerate(plan, start=1):
         stage_dir = out / f"stage{n}-{step}"
         if step == "lm-ft":
-            model_dir = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator.count_tokens,
+            model_dir = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator,
                               str(cfg.system if last_system == out else last_system))
             generator = load_scorer(model_dir, cfg.scorer_dtype)
             component = "generator"  # the system stores the tuned weights as trained (full precision)
