@@ -449,7 +449,8 @@ def test_ra_dit_own_targets_keep_the_generators_right_answers():
             return len(text.split())
 
         def generate(self, prompts, max_new_tokens, batch_size):  # right from the gold passage, wrong from Lyon's
-            return ["It is Paris, on the Seine." if "Paris is the capital" in str(p) else "I don't know." for p in prompts]
+            return ["It is Paris, on the Seine." if "Paris is the capital" in str(p) else "I don't know."
+                    for p in prompts]
 
     example = QAExample(question="What is the capital of France?", answers=["Paris"], gold_doc_ids=["p"])
     rows = lm_ft_rows(Retriever(), [example], 2, RAGPrompt(), Generator().count_tokens, (Generator(), 16))
