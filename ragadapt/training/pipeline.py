@@ -193,7 +193,13 @@ def compare_systems(cfg: PipelineConfig, systems: dict[str, Path]) -> dict:
     faith_path = _faithfulness_data(cfg)
     faith_by_generator: dict[str, dict] = {}
     report: dict[str, dict] = {}
+    evaluated: dict[str, str] = {}  # what a system is made of -> the first stage evaluated with it
     for name, directory in systems.items():
+        same = evaluated.setdefault(_system_key(directory), name)
+        if same != name:  # a stage that handed on its input: the same components answer the same way (greedy)
+            report[name] = {**report[same], "system": str(directory), "same_as": same}
+            log.info("%s: the same components as %s; its results are reused", name, same)
+            continue
         system = RAGSystem.load(directory)
         report[name] = {"system": str(directory)}
         for split, examples in sets.items():
@@ -213,6 +219,14 @@ def compare_systems(cfg: PipelineConfig, systems: dict[str, Path]) -> dict:
     write_report(out, {"systems": report}, table, provenance)
     print(table)
     return report
+
+
+def _system_key(system_dir: Path) -> str:
+    """What a system answers with: each component's checksum (or model reference) and the RAG config; not the
+    provenance, which differs between stages that hand on the same components."""
+    manifest = json.loads((system_dir / "manifest.json").read_text())
+    parts = {name: part.get("checksum") or part.get("ref") for name, part in manifest["components"].items()}
+    return json.dumps({"components": parts, "config": manifest.get("config")}, sort_keys=True)
 
 
 def _generator_checksum(system_dir: Path) -> str:
@@ -243,7 +257,8 @@ def markdown(report: dict, splits: list[str], ks: list[int]) -> str:
     for name, row in report.items():
         for split in splits:
             m = row[split]
-            cells = [name, split, str(m["n"])] + [f"{100 * m[f'recall@{k}']:.1f}" for k in ks] + \
+            label = f"{name} (= {row['same_as']})" if row.get("same_as") else name  # handed on its input
+            cells = [label, split, str(m["n"])] + [f"{100 * m[f'recall@{k}']:.1f}" for k in ks] + \
                 [f"{100 * m[key]:.1f}" for key in ("contains", "em", "f1")] + [f"{m['n_passages']:.2f}"]
             if faith:
                 f = row.get("faithfulness", {})

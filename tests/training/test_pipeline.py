@@ -134,3 +134,26 @@ def test_a_stage_can_merge_its_component_with_its_input(tmp_path, tiny_system):
                                      "stages": [{"method": "bridge", "merge": 0.5}]})
     with pytest.raises(Exception, match="nothing to merge towards"):
         run_pipeline(bad)
+
+
+def test_the_comparison_reuses_the_results_of_a_system_handed_on_unchanged(tmp_path, tiny_system):
+    """A stage that hands on its input (a guard kept step 0, merge chose alpha 0) has the same components: its row
+    is the earlier one's, not a second evaluation of the same greedy answers."""
+    from ragadapt.training import PipelineConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.pipeline import compare_systems
+
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "What is the Sun?", "answers": ["star"]}) + "\n")
+    handed_on = tmp_path / "stage" / "system"
+    shutil.copytree(tiny_system, handed_on)
+    manifest = json.loads((handed_on / "manifest.json").read_text())
+    manifest["components"]["generator"]["provenance"] = {"method": "sft", "run": "elsewhere"}  # made by another run
+    (handed_on / "manifest.json").write_text(json.dumps(manifest))
+    cfg = from_dict(PipelineConfig, {"system": str(tiny_system), "output_dir": str(tmp_path / "p"), "max_eval": 1,
+                                     "eval_sets": {"qa": str(qa)}, "ks": [1], "stages": [{"method": "sft"}]})
+    report = compare_systems(cfg, {"base": tiny_system, "01 sft": handed_on})
+    assert report["01 sft"]["same_as"] == "base" and report["01 sft"]["qa"] == report["base"]["qa"]
+    assert report["01 sft"]["system"] == str(handed_on)
+    assert not (tmp_path / "p" / "eval" / "01-sft").exists()  # not evaluated a second time
+    assert "| 01 sft (= base) | qa | 1 |" in (tmp_path / "p" / "report.md").read_text()
