@@ -80,8 +80,8 @@ class IndexSpec:
 
     def metric(self, faiss) -> int:
         """The faiss metric of the index. HNSW over PQ codes is built in L2, where its graph finds neighbours
-        (measured on the unit test's clustered vectors, 4-bit codes: recall@10 0.24 with inner products, 0.41 in L2); for unit
-        vectors the ranking is the same and search turns the distances back into inner products."""
+        (the unit test's clustered vectors, 4-bit codes: recall@10 0.24 with inner products, 0.41 in L2); for
+        unit vectors the ranking is the same and search turns the distances back into inner products."""
         return faiss.METRIC_L2 if self.kind == "hnswpq" else faiss.METRIC_INNER_PRODUCT
 
     def pq_subquantizers(self, dim: int) -> int:
