@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
     p.add_argument("--on-disk", action="store_true",
                    help="with --index ivf or ivfpq: save the inverted lists in their own file (vectors.ivfdata), "
                         "memory-mapped read-only when the system loads, for indexes larger than RAM")
+    p.add_argument("--gpu-shard", action="store_true",
+                   help="with several GPUs and faiss-gpu: split the vectors between the GPUs (an index larger than "
+                        "one GPU's memory) instead of a full copy on each")
     p.add_argument("--bm25", action="store_true", help="also build BM25 and fuse it with dense retrieval (RRF)")
     p.add_argument("--chunk-tokens", type=int, default=200, help="passage length in embedder tokens (default: 200)")
     p.add_argument("--overlap", type=int, default=32, help="tokens shared by consecutive chunks (default: 32)")
@@ -99,7 +102,8 @@ def run(args) -> int:
     if args.on_disk and args.index not in IVF_KINDS:
         raise DataFormatError(f"--on-disk keeps IVF inverted lists on disk: use it with --index ivf or ivfpq, not "
                               f"--index {args.index}")
-    index = IndexSpec(kind=args.index, refine=args.refine, refine_k=args.refine_k, on_disk=args.on_disk)
+    index = IndexSpec(kind=args.index, refine=args.refine, refine_k=args.refine_k, on_disk=args.on_disk,
+                      gpu_shard=args.gpu_shard)
     resolve_model(args.generator, kind="generator")  # an unknown generator fails now, not at the first question
     check_out(args.out, args.overwrite)  # before the embedding, not after it
     start = time.perf_counter()

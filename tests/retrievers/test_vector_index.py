@@ -198,3 +198,29 @@ def test_refine_without_ivfpq_is_one_line_from_the_cli(capsys):
     assert main(["build", "--corpus", "wiki", "--out", "x", "--index", "flat", "--on-disk"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--on-disk" in err and "--index ivf or ivfpq" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("shard", [False, True])
+def test_several_gpus_get_a_copy_each_or_a_share_of_the_vectors(monkeypatch, shard):
+    """The cloner options handed to faiss (no GPU here: faiss's GPU calls are stand-ins that record them)."""
+    import ragadapt.retrievers.vector_index as vector_index
+    from ragadapt.retrievers.faiss_support import import_faiss
+
+    faiss, seen = import_faiss(), {}
+
+    class Options:
+        shard = None
+
+    def to_gpus(index, co=None):
+        seen["shard"] = co.shard
+        return index  # searches run on the CPU index
+
+    monkeypatch.setattr(vector_index, "faiss_gpus", lambda: 2)
+    monkeypatch.setattr(vector_index, "_use_cuda", lambda device: True)
+    monkeypatch.setattr(faiss, "GpuMultipleClonerOptions", Options, raising=False)
+    monkeypatch.setattr(faiss, "index_cpu_to_all_gpus", to_gpus, raising=False)
+    index = VectorIndex(8, IndexSpec(kind="flat", gpu_shard=shard), device="cuda")
+    x = clustered(50, 8, 0)
+    index.add(x)
+    assert index.backend == "faiss-gpu" and (index.search(x[:3], 1)[1][:, 0] == [0, 1, 2]).all()
+    assert seen == {"shard": shard}
