@@ -195,6 +195,13 @@ def train_agent(cfg: AgentConfig):
                   "grpo", reward_funcs=funcs, rollout_func=rollout)
     step += rl.global_step
     policies["react (RL)" if not cfg.warmup else "react (warm-up SFT + RL)"] = str(rl.final_dir)
+    chosen, choice = choose_policy(system, base, policies, cfg)
+    final, system_dir = Path(chosen or rl.final_dir), None
+    if chosen is None and cfg.require_gain and cfg.system:
+        from ragadapt.training.compose import SYSTEM, input_system
+
+        system_dir = out / SYSTEM  # no trained policy answered dev-select better: the system as it came in
+        input_system(cfg.system, cfg.corpus).save(system_dir)
     report = {}
     if cfg.evaluate and test:
         examples = test[: cfg.max_eval]
@@ -208,4 +215,34 @@ def train_agent(cfg: AgentConfig):
 
             for name, examples in dev_sets(cfg.dev_set).items():
                 report[name] = compare(system, runs, examples, cfg, out / name)
-    return finish(out, rl.final_dir, step, {"report": report})
+    return finish(out, final, step, {"report": report, **({"dev_select": choice} if choice else {})},
+                  system_dir=system_dir)
+
+
+def choose_policy(system, base, policies: dict[str, str], cfg: AgentConfig) -> tuple[str | None, dict]:
+    """(the directory of the policy the system keeps, or None for the base policy; the scores), chosen on the
+    hand-written dev-select questions. A trained policy becomes the system's generator, so it answers two ways:
+    it is eligible only if its single-shot answers on `dev_select_single` are at least the base policy's, and of
+    the eligible the best ReAct answers on `dev_select` win; the first of equal scores (base, warm-up, RL) wins,
+    so a policy has to answer more right than the one it came from. Without dev_select: the last policy."""
+    if not cfg.dev_select:
+        return list(policies.values())[-1], {}
+    from ragadapt.agents.evaluation import evaluate_agent
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.training.retrieval.evaluation import dev_examples
+
+    sets = {"react": ("react", dev_examples(cfg.dev_select)[: cfg.dev_select_max])}
+    if cfg.dev_select_single:
+        sets["single-shot"] = ("single-shot", dev_examples(cfg.dev_select_single)[: cfg.dev_select_max])
+    scores = {}
+    for name, path in [("base policy", None), *policies.items()]:
+        generator = base if path is None else TransformersGenerator.from_pretrained(path)
+        scores[name] = {key: evaluate_agent(strategy(flow, system, generator, cfg), examples,
+                                            show_progress=False)[0]["contains"]
+                        for key, (flow, examples) in sets.items()}
+    floor = scores["base policy"].get("single-shot", 0.0)
+    eligible = [name for name, s in scores.items() if s.get("single-shot", 0.0) >= floor]
+    best = max(eligible, key=lambda name: scores[name]["react"])  # max keeps the first of equal scores
+    log.info("policy choice on %s (ReAct) and %s (single-shot), answer contains: %s -> %s", cfg.dev_select,
+             cfg.dev_select_single, scores, best)
+    return policies.get(best), {"metric": f"{cfg.dev_select} contains", "scores": scores, "chosen": best}

@@ -99,7 +99,7 @@ def adapts_generator(train, method: str):
 
     def run(cfg):
         result = train(cfg)
-        if getattr(cfg, "system", None):
+        if getattr(cfg, "system", None) and result.system_dir is None:  # (a routine may hand on its input itself)
             system = input_system(cfg.system, getattr(cfg, "corpus", "wiki"))
             result.system_dir = write_system(system, Path(cfg.output_dir), "generator", method, cfg,
                                              component_dir=result.final_dir)

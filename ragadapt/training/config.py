@@ -414,6 +414,15 @@ class AgentConfig(RunConfig):
     max_eval: int = _help("held-out questions in the comparison", 100)
     dev_set: str | None = _help("extra evaluation sets, comma-separated: dev-select:2 / dev-test:2 (the hand-written "
                                 "two-hop questions), bundled, or a .jsonl of question/answers", None)
+    dev_select: str | None = _help("the policy OUTPUT_DIR/system keeps (base, warm-up or RL) is the one whose ReAct "
+                                   "answers these questions best (answer contains; ties to the smaller change); null: "
+                                   "the last trained policy", "dev-select:2")
+    dev_select_single: str | None = _help("the policy becomes the system's generator, so it must also answer these "
+                                          "single-shot (one passage search, no agent) at least as well as the base "
+                                          "policy to be chosen; null: no such check", "dev-select:1")
+    dev_select_max: int = _help("questions of each dev_select set answered per policy", 30)
+    require_gain: bool = _help("with dev_select: when no trained policy answers better than the base one, the "
+                               "system is handed on with its generator unchanged", True)
     trust_remote_code: bool = _help("allow model code from the model directory", False)
 
     def __post_init__(self):

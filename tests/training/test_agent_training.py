@@ -3,6 +3,7 @@ observation mask; only the policy's weights change; the comparison table is writ
 
 import json
 
+import pytest
 import torch
 
 from ragadapt.types import Passage, QAExample
@@ -58,7 +59,7 @@ def test_train_agent_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir)
     cfg = from_dict(AgentConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "agent"), "model": str(tiny_generator_dir),
         "recipe": "template", "max_train": 24, "max_test": 3, "k": 1, "snippet_words": 12, "max_steps": 2,
-        "max_new_tokens": 12, "max_eval": 3, "workflows": ["single-shot", "react"],
+        "max_new_tokens": 12, "max_eval": 3, "workflows": ["single-shot", "react"], "dev_select": None,
         # the warm-up teaches the random tiny model the action tags, so rollouts differ in reward
         "warmup_trainer": {"max_steps": 80, "learning_rate": 1e-2, "logging_steps": 5},
         # 4 steps of 2 groups of 4: the first step is the LR warm-up (LR 0), and a later one must see rewards differ
@@ -82,3 +83,44 @@ def test_train_agent_end_to_end(tmp_path, tiny_embedder_dir, tiny_generator_dir)
     assert all(r["n"] == 3 and "searches" in r for r in report.values())
     assert (out / "trajectories" / "react_(warm-up_SFT_+_RL).jsonl").exists()
     assert result.final_dir == out / "rl" / "final"
+
+
+
+@pytest.mark.parametrize("scores, chosen", [
+    # (react, single-shot) per policy: base, warm-up, warm-up + RL
+    ([(0.2, 0.5), (0.3, 0.5), (0.4, 0.5)], "react (warm-up SFT + RL)"),  # the best ReAct answers
+    ([(0.2, 0.5), (0.3, 0.5), (0.4, 0.4)], "react (warm-up SFT)"),  # RL answers single-shot worse: not eligible
+    ([(0.4, 0.5), (0.4, 0.6), (0.3, 0.5)], "base policy"),  # a tie goes to the smaller change
+])
+def test_the_system_keeps_the_policy_that_answers_dev_select_best(tmp_path, tiny_embedder_dir, tiny_generator_dir,
+                                                                 monkeypatch, scores, chosen):
+    """Scripted dev-select answers (ReAct, then single-shot, per policy) decide which policy becomes the system's
+    generator; when none beats the base policy the system is handed on with its generator unchanged."""
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import AgentConfig, routine
+    from ragadapt.training.config import from_dict
+
+    calls = iter(value for pair in scores for value in pair)
+    monkeypatch.setattr("ragadapt.agents.evaluation.evaluate_agent",
+                        lambda agent, examples, **kw: ({"contains": next(calls)}, []))
+    system_dir = tmp_path / "system"
+    system = RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=300, device="cpu",
+                             bm25=True, show_progress=False)
+    system.generator_ref = str(tiny_generator_dir)
+    system.save(system_dir)
+    cfg = from_dict(AgentConfig, {
+        "system": str(system_dir), "output_dir": str(tmp_path / "agent"), "recipe": "template", "max_train": 12,
+        "max_test": 2, "k": 1, "snippet_words": 12, "max_steps": 1, "max_new_tokens": 8, "evaluate": False,
+        "dev_select_max": 2, "warmup_trainer": {"max_steps": 2, "learning_rate": 1e-2, "logging_steps": 1},
+        "trainer": {"max_steps": 1, "num_generations": 2, "per_device_train_batch_size": 2, "logging_steps": 1}})
+    result = routine("agent")(cfg)
+    out = tmp_path / "agent"
+    assert result.stats["dev_select"]["chosen"] == chosen and next(calls, None) is None  # every score was asked for
+    generator = json.loads((result.system_dir / "manifest.json").read_text())["components"]["generator"]
+    before = json.loads((system_dir / "manifest.json").read_text())["components"]["generator"]
+    if chosen == "base policy":
+        assert result.system_dir == out / "system" and generator["checksum"] == before["checksum"]
+    else:
+        directory = {"react (warm-up SFT)": out / "warmup" / "final", "react (warm-up SFT + RL)": out / "rl" / "final"}
+        assert result.final_dir == directory[chosen] and generator["checksum"] != before["checksum"]
+        assert generator["provenance"]["method"] == "agent"

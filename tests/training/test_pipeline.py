@@ -45,7 +45,7 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
             # many warm-up questions and wide searches: the tiny random retriever must show some answer, so that
             # expert episodes exist and the warm-up changes the policy
             "recipe": "template", "max_train": 60, "warmup_examples": 56, "max_test": 2, "k": 12, "max_steps": 1,
-            "snippet_words": 48, "max_new_tokens": 8, "evaluate": False,
+            "snippet_words": 48, "max_new_tokens": 8, "evaluate": False, "dev_select": None,
             "warmup_trainer": {"max_steps": 2, "learning_rate": 1e-2, **fast},
             # decoupled weight decay moves the policy even when every episode of the random tiny model scores
             # alike (GRPO's advantages are then 0): the test checks the plumbing, not the learning
