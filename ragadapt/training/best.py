@@ -181,3 +181,9 @@ def keep_best_recall(cfg, system, output_dir: str | Path):
                               field="dev_select")
     return BestCheckpoint(retrieval_scorer(system, examples, cfg.answer_k), Path(output_dir) / SCORES,
                           label=f"{cfg.dev_select} recall@{cfg.answer_k}")
+
+
+def kept_start(model_dir) -> bool:
+    """Dev-select early stopping kept step 0: `model_dir` (a run's final/) holds the weights it started from."""
+    manifest = Path(model_dir) / "manifest.json"
+    return manifest.is_file() and (json.loads(manifest.read_text()).get("dev_select") or {}).get("best_step") == 0

@@ -420,7 +420,7 @@ def test_ra_dit_lm_ft_that_only_loses_hands_on_its_generator(tmp_path, tiny_embe
     calls = scripted(monkeypatch, [0.9, 0.2, 0.1, 0.3])
     cfg = from_dict(RADITConfig, {
         "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer_dtype": "fp32", "max_train": 16,
-        "max_test": 4, "k": 4, "evaluate": False, "dev_set": None, "dev_select": None, "train_retriever": False,
+        "max_test": 4, "k": 4, "max_answer_eval": 1, "dev_set": None, "dev_select": None, "train_retriever": False,
         "lm_dev_select": str(_dev_file(tmp_path, system_dir)), "lm_k": 2, "lm_max_train": 8, "lm_max_length": 256,
         "lm_trainer": {"max_steps": 3, "save_steps": 1, "learning_rate": 3e-3, "logging_steps": 1}})
     result = train_ra_dit(cfg)
@@ -429,6 +429,11 @@ def test_ra_dit_lm_ft_that_only_loses_hands_on_its_generator(tmp_path, tiny_embe
     assert [json.loads(s)["step"] for s in scores] == [0, 1, 2, 3]
     base = _params(TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu").model)
     assert not _changed(base, RAGSystem.load(result.system_dir, device="cpu").generator.model)
+    generator = [json.loads((d / "manifest.json").read_text())["components"]["generator"]
+                 for d in (system_dir, result.system_dir)]
+    assert generator[0]["checksum"] == generator[1]["checksum"]  # handed on as it came in, not re-saved weights
+    stages = json.loads((tmp_path / "radit" / "report.json").read_text())["stages"]
+    assert stages["+ lm-ft (1)"] == stages["before"]  # the same system: its results reused, not recomputed
 
 
 def test_ra_dit_own_targets_keep_the_generators_right_answers():

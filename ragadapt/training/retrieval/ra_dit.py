@@ -13,6 +13,7 @@ generator, so the two contributions read separately.
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def _plan(cfg: RADITConfig) -> list[str]:
 
 
 def train_ra_dit(cfg: RADITConfig):
-    from ragadapt.training.compose import generator_source, write_system
+    from ragadapt.training.best import kept_start
+    from ragadapt.training.compose import SYSTEM, generator_source, write_system
     from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
     from ragadapt.training.retrieval.replug import _check, align_retriever, load_scorer, make_scorer
     from ragadapt.training.runner import finish
@@ -106,8 +108,11 @@ def train_ra_dit(cfg: RADITConfig):
     base = generator = load_scorer(base_name, cfg.scorer_dtype)
     model_dir, stages, stats = base_name, {}, {}
 
-    def evaluate(name: str, gen) -> None:
-        if cfg.evaluate:
+    def evaluate(name: str, gen, same_as: str | None = None) -> None:
+        if cfg.evaluate and same_as in stages:  # nothing changed since that row: the same greedy answers
+            stages[name] = copy.deepcopy(stages[same_as])
+            log.info("%s: the system of %r unchanged; its results are reused", name, same_as)
+        elif cfg.evaluate:
             stages[name] = evaluate_stage(system, gen, test, dev, cfg.answer_k, cfg.max_answer_eval,
                                           out / f"eval-{name.replace(' ', '_').replace('+', '')}")
 
@@ -115,14 +120,24 @@ def train_ra_dit(cfg: RADITConfig):
     lm_questions = train[: cfg.lm_max_train]
     n_lm = plan.count("lm-ft")
     slices = [lm_questions[i::n_lm] for i in range(n_lm)] if cfg.schedule == "alternating" else [lm_questions]
-    last_system, component = out, "generator"
+    last_system, component, last_row = out, "generator", "before"
     for n, step in enumerate(plan, start=1):
         stage_dir = out / f"stage{n}-{step}"
+        row = f"+ {step} ({n})"
         if step == "lm-ft":
-            model_dir = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator,
-                              str(cfg.system if last_system == out else last_system))
+            tuned = lm_ft(system, slices.pop(0), cfg, model_dir, stage_dir, generator,
+                          str(cfg.system if last_system == out else last_system))
+            component = "generator"
+            if kept_start(tuned):  # dev-select kept step 0: the generator is handed on as it came in
+                log.info("%s: dev-select kept step 0; the system keeps its generator", stage_dir.name)
+                last_system = stage_dir / SYSTEM
+                system.save(last_system)
+                evaluate(row, generator, same_as=last_row)
+                last_row = row
+                continue
+            model_dir = tuned
             generator = load_scorer(model_dir, cfg.scorer_dtype)
-            component = "generator"  # the system stores the tuned weights as trained (full precision)
+            # the system stores the tuned weights as trained (full precision)
             last_system = write_system(system, stage_dir, component, "ra-dit lm-ft", cfg, component_dir=Path(model_dir))
         else:
             scorer = make_scorer(generator, cfg, str(model_dir), f"stage{n}-scorer" if generator is not base else None)
@@ -130,9 +145,10 @@ def train_ra_dit(cfg: RADITConfig):
                                                                          stage_dir)
             component = "retriever"
             last_system = write_system(system, stage_dir, component, "ra-dit r-ft", cfg, module=system.retriever)
-        evaluate(f"+ {step} ({n})", generator)
+        evaluate(row, generator)
+        last_row = row
     if cfg.train_generator and cfg.train_retriever:
-        evaluate("R-ft retriever, base generator", base)
+        evaluate("R-ft retriever, base generator", base, same_as=last_row if generator is base else None)
     if cfg.evaluate:
         print(write_gated_report(out, stages, {"plan": plan, "rounds": stats, "scorer": base_name}, config=cfg))
     return finish(out, last_system / component, len(plan), {"stages": stages, "plan": plan},  # step = stages run
