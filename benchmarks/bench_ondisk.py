@@ -1,6 +1,7 @@
 """On-disk inverted lists against lists in memory, side by side in one run: N synthetic 384-d unit vectors in an
 IVF index (`ivf` or `ivfpq`), saved both ways; each saved index is then loaded in a fresh process, which reports
-its load seconds, resident memory after the load and after Q queries, queries per second and the hits (the two
+its load seconds, resident memory after the load and after Q queries (and how much of it is anonymous: mapped
+file pages are page cache the kernel can drop under memory pressure), queries per second and the hits (the two
 must agree). The ratio lines are what the README quotes.
 
     python benchmarks/bench_ondisk.py [--n 1000000] [--kind ivf] [--queries 256]
@@ -30,10 +31,10 @@ from ragadapt.retrievers.faiss_support import import_faiss
 import_faiss()
 
 directory, spec, queries = sys.argv[1], IndexSpec.from_dict(json.loads(sys.argv[2])), np.load(sys.argv[3])
-def rss_mb():
+def rss_mb(field="VmRSS"):  # RssAnon: memory only this process holds; RssFile: mapped file pages, reclaimable
     with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-before = rss_mb()
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":")) / 1024
+before, anon_before = rss_mb(), rss_mb("RssAnon")
 start = time.perf_counter()
 index = VectorIndex.load(directory, queries.shape[1], spec)
 load_s = time.perf_counter() - start
@@ -46,7 +47,7 @@ for _ in range(2):  # the first pass reads the lists it needs (page faults on di
     qps.append(round(len(queries) / (time.perf_counter() - start)))
 _, rows = index.search(queries, 10)
 print(json.dumps({"load_s": round(load_s, 2), "rss_load_mb": round(after_load - before), "rss_queries_mb":
-                  round(rss_mb() - before), "qps_first": qps[0], "qps_second": qps[1], "rows": rows.tolist()}))
+                  round(rss_mb() - before), "anon_queries_mb": round(rss_mb("RssAnon") - anon_before), "qps_first": qps[0], "qps_second": qps[1], "rows": rows.tolist()}))
 """
 
 
@@ -89,12 +90,12 @@ def main() -> None:
             print(name, {k: v for k, v in rows[name].items() if k != "rows"}, flush=True)
     same = rows["in memory"].pop("rows") == rows["on disk"].pop("rows")
     print(f"\n{args.n:,} vectors of {d} dims, {args.kind}, {args.queries} queries one at a time; same hits: {same}")
-    print("| lists | files MB | load s | RSS after load MB | RSS after queries MB | QPS batch 1, first pass | "
-          "second pass |")
+    print("| lists | files MB | load s | RSS after load MB | RSS after queries MB (of it anonymous) | "
+          "QPS batch 1, first pass | second pass |")
     print("|---|---|---|---|---|---|---|")
     for name, r in rows.items():
-        print(f"| {name} | {r['files_mb']:,} | {r['load_s']} | {r['rss_load_mb']:,} | {r['rss_queries_mb']:,} | "
-              f"{r['qps_first']:,} | {r['qps_second']:,} |")
+        print(f"| {name} | {r['files_mb']:,} | {r['load_s']} | {r['rss_load_mb']:,} | {r['rss_queries_mb']:,} "
+              f"({r['anon_queries_mb']:,}) | {r['qps_first']:,} | {r['qps_second']:,} |")
     mem, disk = rows["in memory"], rows["on disk"]
     print(f"ratio on disk / in memory: load time {disk['load_s'] / max(mem['load_s'], 1e-3):.2f}, RSS after "
           f"queries {disk['rss_queries_mb'] / max(mem['rss_queries_mb'], 1):.2f}, QPS "
