@@ -93,16 +93,32 @@ def write_system(system, out: Path, component: str, method: str, config, compone
     return target
 
 
+def _started_from_its_generator(cfg) -> bool:
+    try:
+        return getattr(cfg, "model", None) == generator_source(cfg.system)
+    except DataFormatError:  # the system has no generator
+        return False
+
+
 def adapts_generator(train, method: str):
     """Wrap a generator-side routine (sft, dpo, grpo, rloo, cpt, generator-contextual, agent): when its config
-    names a `system`, write OUTPUT_DIR/system with the trained model (the run's final/) as the generator."""
+    names a `system`, write OUTPUT_DIR/system with the trained model (the run's final/) as the generator. A run
+    that started from the system's own generator and whose dev-select choice kept step 0 hands the system on
+    with that generator as it came in (the same checksum, not a copy of the same weights)."""
 
     def run(cfg):
+        from ragadapt.training.best import kept_start
+
         result = train(cfg)
         if getattr(cfg, "system", None) and result.system_dir is None:  # (a routine may hand on its input itself)
             system = input_system(cfg.system, getattr(cfg, "corpus", "wiki"))
-            result.system_dir = write_system(system, Path(cfg.output_dir), "generator", method, cfg,
-                                             component_dir=result.final_dir)
+            out = Path(cfg.output_dir)
+            if kept_start(result.final_dir) and _started_from_its_generator(cfg):
+                log.info("%s: dev-select kept step 0; the system keeps its generator", method)
+                result.system_dir = out / SYSTEM
+                system.save(result.system_dir)
+            else:
+                result.system_dir = write_system(system, out, "generator", method, cfg, component_dir=result.final_dir)
         return result
 
     run.__name__ = getattr(train, "__name__", method)

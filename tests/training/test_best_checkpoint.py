@@ -74,3 +74,23 @@ def test_dev_select_needs_a_system(tmp_path, tiny_generator_dir, chat_data):
     cfg = build(config(tmp_path, tiny_generator_dir, chat_data, dev_select="dev-select"))
     with pytest.raises(DataFormatError, match="dev_select"):
         train_lm(cfg, "sft")
+
+
+@pytest.mark.parametrize("values, unchanged", [([0.9, 0.1, 0.1], True), ([0.1, 0.9, 0.1], False)])
+def test_a_routine_that_kept_step_0_hands_its_system_on_unchanged(tmp_path, tiny_system, chat_data, monkeypatch,
+                                                                  values, unchanged):
+    """Started from the system's own generator and no checkpoint answered dev-select better: OUTPUT_DIR/system
+    keeps that generator as it came in (its checksum), not a re-saved copy; a better step replaces it."""
+    from ragadapt.training import routine
+    from ragadapt.training.compose import generator_source
+
+    scripted(monkeypatch, values)
+    cfg = build(config(tmp_path, generator_source(tiny_system), chat_data, system=str(tiny_system),
+                       dev_select="dev-select", trainer={"max_steps": 4, "save_steps": 2}))
+    result = routine("sft")(cfg)
+
+    def generator(system_dir):
+        return json.loads((system_dir / "manifest.json").read_text())["components"]["generator"]
+
+    assert (generator(result.system_dir)["checksum"] == generator(tiny_system)["checksum"]) == unchanged
+    assert ("provenance" not in generator(result.system_dir)) == unchanged
