@@ -49,13 +49,14 @@ class DenseRetriever:
     def build(cls, passages: Sequence[Passage], embedder: Embedder | str = "minilm-l6",
               index: IndexSpec | str = "flat", device: str | None = None, batch_size: int = 64,
               show_progress: bool = True, shard_dir: str | Path | None = None,
-              shard_size: int = 1024) -> DenseRetriever:
+              shard_size: int = 1024, embed_devices: list[str] | None = None) -> DenseRetriever:
         """`shard_dir`: embed through resumable shards there (ragadapt.retrievers.shards): a killed build run
-        again embeds only what is missing."""
+        again embeds only what is missing. `embed_devices`: one embedding process per device (two or more)."""
         if isinstance(embedder, str):
             embedder = Embedder.load(embedder, device=device)
         retriever = cls(embedder, VectorIndex(embedder.dim, index, device), batch_size=batch_size)
-        retriever.add(passages, show_progress=show_progress, shard_dir=shard_dir, shard_size=shard_size)
+        with embedder.processes(embed_devices):
+            retriever.add(passages, show_progress=show_progress, shard_dir=shard_dir, shard_size=shard_size)
         return retriever
 
     @property

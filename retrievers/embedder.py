@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -82,10 +83,40 @@ class Embedder:
     def max_tokens(self) -> int:
         return int(self.model.max_seq_length)
 
-    def _encode(self, model, texts: Sequence[str], batch_size: int, show_progress: bool) -> np.ndarray:
+    pool = None  # a sentence-transformers process pool while `processes(...)` is open: documents are encoded there
+
+    @contextmanager
+    def processes(self, devices: Sequence[str] | None):
+        """Encode documents in one process per device while open (sentence-transformers' multi-process pool), e.g.
+        ["cuda:0", "cuda:1"], or ["cpu"] * n with the CPU's threads shared out between them. None or one device:
+        in this process. The vectors agree with in-process ones to float precision (the same model per chunk)."""
+        import os
+
+        if not devices or len(devices) < 2:
+            yield self
+            return
+        threads = os.environ.get("OMP_NUM_THREADS")
+        cpus = sum(d == "cpu" for d in devices)
+        if cpus:  # the workers read it when they start: the cores split between them, not each taking all
+            os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // cpus))
+        try:
+            self.pool = self.model.start_multi_process_pool(list(devices))
+        finally:
+            if threads is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = threads
+        try:
+            yield self
+        finally:
+            self.model.stop_multi_process_pool(self.pool)
+            self.pool = None
+
+    def _encode(self, model, texts: Sequence[str], batch_size: int, show_progress: bool, pool=None) -> np.ndarray:
         vectors = model.encode(
             list(texts), batch_size=batch_size, show_progress_bar=show_progress,
             normalize_embeddings=True, convert_to_numpy=True,
+            **({"pool": pool, "chunk_size": max(1, -(-len(texts) // (4 * len(pool["processes"]))))} if pool else {}),
         )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
@@ -93,7 +124,8 @@ class Embedder:
         return self._encode(self.query_model, [self.query_prefix + t for t in texts], batch_size, show_progress)
 
     def encode_docs(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        return self._encode(self.model, [self.doc_prefix + t for t in texts], batch_size, show_progress)
+        return self._encode(self.model, [self.doc_prefix + t for t in texts], batch_size, show_progress,
+                            self.pool if len(texts) > batch_size else None)
 
     def save(self, directory: str | Path) -> None:
         """The document encoder in `directory`, a separate query encoder in `directory/query_encoder`."""

@@ -46,6 +46,9 @@ def add_parser(sub) -> None:
                    "measured for the bundled SmolLM2-135M; larger generators use more)")
     p.add_argument("--limit", type=int, default=None, help="use only the first N documents")
     p.add_argument("--batch-size", type=int, default=64, help="embedding batch size (default: 64)")
+    p.add_argument("--embed-devices", default=None,
+                   help="embed in one process per device, comma-separated: cpu,cpu (the cores shared out between "
+                        "them) or cuda:0,cuda:1 (sentence-transformers' multi-process pool; default: this process)")
     p.add_argument("--shard-size", type=int, default=1024,
                    help="passages per embedding shard: each is saved as it finishes, so a killed build run again "
                         "with the same command resumes at the next missing shard (default: 1024)")
@@ -83,6 +86,7 @@ def check_out(out, overwrite: bool) -> None:
 
 
 def run(args) -> int:
+    import re
     import shutil
     import time
     from pathlib import Path
@@ -102,6 +106,10 @@ def run(args) -> int:
     if args.on_disk and args.index not in IVF_KINDS:
         raise DataFormatError(f"--on-disk keeps IVF inverted lists on disk: use it with --index ivf or ivfpq, not "
                               f"--index {args.index}")
+    devices = args.embed_devices.split(",") if args.embed_devices else None
+    bad = [d for d in devices or [] if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", d.strip())]
+    if bad:
+        raise DataFormatError(f"--embed-devices: {bad[0]!r} is not a device; give e.g. cpu,cpu or cuda:0,cuda:1")
     index = IndexSpec(kind=args.index, refine=args.refine, refine_k=args.refine_k, on_disk=args.on_disk,
                       gpu_shard=args.gpu_shard)
     resolve_model(args.generator, kind="generator")  # an unknown generator fails now, not at the first question
@@ -113,7 +121,7 @@ def run(args) -> int:
         args.corpus, embedder=args.embedder, generator=None, index=index, bm25=args.bm25,
         chunk_tokens=args.chunk_tokens, overlap=args.overlap, device=args.device, strict=args.strict,
         limit=args.limit, batch_size=args.batch_size, config=RAGConfig(k=args.k), shard_dir=shards,
-        shard_size=args.shard_size,
+        shard_size=args.shard_size, embed_devices=[d.strip() for d in devices] if devices else None,
     )
     system.generator_ref = args.generator  # recorded by name; loaded when the system answers
     system.save(out)

@@ -94,3 +94,27 @@ def test_add_then_search_and_reembed(retriever):
     before = [[h.passage.id for h in hs] for hs in retriever.search(["loops", "classes"], 5)]
     retriever.reembed()
     assert [[h.passage.id for h in hs] for hs in retriever.search(["loops", "classes"], 5)] == before
+
+
+def test_documents_embedded_in_two_processes_match_one(passages, tiny_embedder_dir):
+    """embed_devices=["cpu", "cpu"]: sentence-transformers' process pool gives the vectors of an in-process build
+    (the same model on each chunk), and the pool is closed afterwards."""
+    import numpy as np
+
+    from ragadapt.retrievers import Embedder
+
+    one = DenseRetriever.build(passages, Embedder.load(str(tiny_embedder_dir), device="cpu"), device="cpu",
+                               batch_size=4, show_progress=False)
+    embedder = Embedder.load(str(tiny_embedder_dir), device="cpu")
+    two = DenseRetriever.build(passages, embedder, device="cpu", batch_size=4, show_progress=False,
+                               embed_devices=["cpu", "cpu"])
+    assert embedder.pool is None
+    assert np.allclose(one.index.vectors(), two.index.vectors(), atol=1e-5)
+
+
+def test_bad_embedding_devices_are_one_line_from_the_cli(capsys):
+    from ragadapt.cli.main import main
+
+    assert main(["build", "--corpus", "wiki", "--out", "x", "--embed-devices", "cpu,gpu0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--embed-devices" in err and "'gpu0'" in err and "\n" not in err
