@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 import pytest
 
@@ -148,3 +149,39 @@ def test_a_saved_system_answers_through_a_served_retriever(tiny_system):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@cache
+def served_pydoc() -> str:
+    """One server over BM25 on the Python docs for the whole session (the LangChain suite builds its retriever
+    from class properties, not fixtures); a daemon thread, gone with the test process."""
+    from pydoc_data.topics import topics
+
+    from ragadapt.retrievers import BM25Retriever
+    from ragadapt.types import Passage
+
+    passages = [Passage(f"t{i}", text[:600], name) for i, (name, text) in enumerate(sorted(topics.items()))]
+    return start(BM25Retriever.build(passages))[0]
+
+
+langchain_tests = pytest.importorskip("langchain_tests.integration_tests")
+
+
+class TestRemoteRetrieverStandard(langchain_tests.RetrieversIntegrationTests):
+    """LangChain's standard retriever suite, run on a RemoteRetriever: every search goes over HTTP."""
+
+    @property
+    def retriever_constructor(self):
+        from ragadapt.agents.langchain import RagadaptRetriever
+
+        return RagadaptRetriever
+
+    @property
+    def retriever_constructor_params(self) -> dict:
+        from ragadapt.retrievers.remote import RemoteRetriever
+
+        return {"retriever": RemoteRetriever(served_pydoc()), "k": 4}
+
+    @property
+    def retriever_query_example(self) -> str:
+        return "how does the for statement loop over a sequence"

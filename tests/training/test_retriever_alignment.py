@@ -402,7 +402,7 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     assert _changed(q_before, final.retriever.embedder.query_model) == train_retriever
     assert not _changed(q_before, final.retriever.embedder.model)  # documents keep their encoder (encoders=query)
     if train_generator:  # LM-ft examples: each question once per top-k passage
-        rows = (tmp_path / "radit" / "stage1-lm-ft" / "data.jsonl").read_text().splitlines()
+        rows = (tmp_path / "radit" / "stage1-lm-ft" / "data" / "train.jsonl").read_text().splitlines()
         assert len(rows) == (4 if schedule == "alternating" else 8) * 2
 
 
@@ -465,6 +465,54 @@ def test_ra_dit_own_targets_keep_the_generators_right_answers():
     spans = lm_ft_rows(Retriever(), [example], 2, RAGPrompt(), Generator().count_tokens)
     assert [r["messages"][-1]["content"] for r in spans] == ["Paris", "Paris"]
     assert rows[0]["messages"][:-1] == spans[0]["messages"][:-1]  # the same prompt either way
+
+
+def test_ra_dit_lm_ft_data_is_reused_only_when_made_from_the_same_inputs(tmp_path):
+    """Own targets cost a generation per pair: a rerun with the same questions, system and generator reuses the
+    rows; another lm_k (or another system) builds them again."""
+    from types import SimpleNamespace
+
+    from ragadapt.training import RADITConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.retrieval.ra_dit import lm_ft_data
+    from ragadapt.types import Hit, Passage, QAExample
+
+    paris = Passage("p#0", "Paris is the capital of France.", doc_id="p")
+
+    class Retriever:
+        def search(self, questions, k):
+            return [[Hit(paris, 1.0, i) for i in range(k)] for _ in questions]
+
+    class Generator:
+        calls = 0
+
+        def count_tokens(self, text):
+            return len(text.split())
+
+        def generate(self, prompts, max_new_tokens, batch_size):
+            Generator.calls += 1
+            return ["Paris." for _ in prompts]
+
+    system_dir = tmp_path / "system"
+    system_dir.mkdir()
+    (system_dir / "manifest.json").write_text("{}")
+    system = SimpleNamespace(retriever=Retriever(), config=SimpleNamespace(system_prompt="Answer.", max_new_tokens=8))
+    examples = [QAExample(question="What is the capital of France?", answers=["Paris"], gold_doc_ids=["p"])]
+    cfg = from_dict(RADITConfig, {"system": str(system_dir), "output_dir": str(tmp_path / "o"), "lm_k": 2,
+                                  "lm_targets": "own"})
+    data = tmp_path / "o" / "stage1-lm-ft" / "data"
+    first = lm_ft_data(system, examples, cfg, "gen", Generator(), str(system_dir), data)
+    rows = first.read_text()
+    assert Generator.calls == 1 and len(rows.splitlines()) == 2 and '"Paris."' in rows
+    assert lm_ft_data(system, examples, cfg, "gen", Generator(), str(system_dir), data).read_text() == rows
+    assert Generator.calls == 1  # reused
+    wider = from_dict(RADITConfig, {"system": str(system_dir), "output_dir": str(tmp_path / "o"), "lm_k": 3,
+                                    "lm_targets": "own"})
+    assert len(lm_ft_data(system, examples, wider, "gen", Generator(), str(system_dir), data).read_text()
+               .splitlines()) == 3 and Generator.calls == 2
+    (system_dir / "manifest.json").write_text('{"files": {"index.faiss": "changed"}}')
+    lm_ft_data(system, examples, wider, "gen", Generator(), str(system_dir), data)
+    assert Generator.calls == 3  # another system: built again
 
 
 def test_loss_curve_continues_across_rounds():

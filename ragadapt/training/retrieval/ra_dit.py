@@ -48,24 +48,47 @@ def lm_ft_rows(retriever, examples, k: int, prompt, count_tokens, own_answers=No
              + [{"role": "assistant", "content": p.target}]} for p in pairs]
 
 
+def lm_ft_data(system, examples, cfg: RADITConfig, model: str, generator, system_dir: str, data_dir: Path) -> Path:
+    """data_dir/train.jsonl: the LM-ft rows, reused when the questions, the system and the generator that made
+    them are the same (its fingerprint): own targets cost one generation per pair, which a rerun whose LM-ft
+    finished should not pay again before it can tell that the run is reusable."""
+    import hashlib
+    import json
+
+    from ragadapt.atomic import atomic_write_text
+    from ragadapt.prompts import RAGPrompt
+    from ragadapt.training import fingerprint
+
+    path, stamp = data_dir / "train.jsonl", data_dir / fingerprint.FINGERPRINT
+    questions = json.dumps([[e.question, list(e.answers), list(e.gold_doc_ids or ())] for e in examples])
+    made_by = fingerprint.make({"model": model, "system": system_dir, "lm_k": cfg.lm_k, "lm_targets": cfg.lm_targets,
+                                "lm_max_length": cfg.lm_max_length,
+                                "questions": hashlib.sha256(questions.encode()).hexdigest()})
+    if cfg.resume != "never" and path.is_file() and fingerprint.matches(data_dir, made_by):
+        log.info("%s: reusing %s (made from the same questions, system and generator)", data_dir.parent.name, path)
+        return path
+    prompt = RAGPrompt(system=system.config.system_prompt, max_prompt_tokens=cfg.lm_max_length - 32)
+    own = (generator, system.config.max_new_tokens) if cfg.lm_targets == "own" else None
+    rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, generator.count_tokens, own)
+    stamp.unlink(missing_ok=True)  # a kill before the new stamp leaves no stamp, never a stale one over new rows
+    write_jsonl(path, rows, only_if_changed=True)
+    atomic_write_text(stamp, json.dumps(made_by, indent=2, default=str))
+    return path
+
+
 def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, generator, system_dir: str) -> str:
     """SFT the generator on retrieval-augmented examples; returns the trained model's directory. With
     `lm_dev_select`, the system in `system_dir` answers those questions with the model in training at step 0 and
     at every checkpoint and the best step is kept (the start included: an LM-ft that only loses hands on the
     generator it started from). A finished LM-ft is reused only when its data and settings are the ones it was
     trained with (its fingerprint)."""
-    from ragadapt.prompts import RAGPrompt
     from ragadapt.training import fingerprint
     from ragadapt.training.config import LMConfig, Source, to_dict
     from ragadapt.training.lm import train_lm
 
-    prompt = RAGPrompt(system=system.config.system_prompt, max_prompt_tokens=cfg.lm_max_length - 32)
     if cfg.lm_targets not in ("own", "span"):
         raise DataFormatError(f"lm_targets must be own or span, got {cfg.lm_targets!r}", field="lm_targets")
-    own = (generator, system.config.max_new_tokens) if cfg.lm_targets == "own" else None
-    rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, generator.count_tokens, own)
-    data = out / "data.jsonl"
-    write_jsonl(data, rows, only_if_changed=True)
+    data = lm_ft_data(system, examples, cfg, model, generator, system_dir, out / "data")
     lm_cfg = LMConfig(model=model, output_dir=str(out), data=[Source(path=str(data))], max_length=cfg.lm_max_length,
                       freeze=list(cfg.lm_freeze), seed=cfg.seed, resume=cfg.resume,
                       trainer={**LM_FT_DEFAULTS, **cfg.lm_trainer}, system=system_dir,
@@ -75,7 +98,8 @@ def lm_ft(system, examples, cfg: RADITConfig, model: str, out: Path, generator, 
             fingerprint.matches(out, fingerprint.make(to_dict(lm_cfg))):
         log.info("%s: LM-ft finished earlier with the same data and settings; reusing %s", out.name, final)
         return str(final)
-    log.info("%s: %d examples (%d questions x top-%d passages)", out.name, len(rows), len(examples), cfg.lm_k)
+    rows = sum(1 for line in data.open(encoding="utf-8") if line.strip())
+    log.info("%s: %d examples (%d questions x top-%d passages)", out.name, rows, len(examples), cfg.lm_k)
     return str(train_lm(lm_cfg, "sft").final_dir)
 
 
