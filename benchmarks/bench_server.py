@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,10 +29,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     args = parser.parse_args()
 
-    import uvicorn
-
     from ragadapt.retrievers.remote import RemoteRetriever
-    from ragadapt.server import create_app
+    from ragadapt.server import serve_in_thread
     from ragadapt.system import RAGSystem
     from ragadapt.training.retrieval.evaluation import dev_examples
 
@@ -43,14 +39,7 @@ def main() -> None:
     questions = (questions * (args.questions // len(questions) + 1))[: args.questions]
     retriever.search(questions[:8], args.k)  # warm-up
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(retriever), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    url = f"http://127.0.0.1:{port}"
+    url = serve_in_thread(retriever).url
 
     rows = {}
     start = time.perf_counter()

@@ -145,3 +145,46 @@ def serve(retriever, host: str = "127.0.0.1", port: int = 8000, log_level: str =
     import uvicorn
 
     uvicorn.run(create_app(retriever), host=host, port=port, log_level=log_level)
+
+
+class Served:
+    """A server running in a daemon thread of this process (`serve_in_thread`): `url`, and `stop()` (or use it as a
+    context manager). For tests, benchmarks and a script that shares one index between its own threads; other
+    processes use `ragadapt serve`."""
+
+    def __init__(self, server, thread, url: str):
+        self._server, self._thread, self.url = server, thread, url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def serve_in_thread(retriever, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
+                    start_timeout: float = 30.0) -> Served:
+    """Serve `retriever` from a daemon thread and return once it accepts requests; port 0 picks a free one."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    if port == 0:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(retriever), host=host, port=port, log_level=log_level))
+    thread = threading.Thread(target=server.run, daemon=True, name=f"ragadapt-serve-{port}")
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the retrieval server on {host}:{port} did not start (port in use?)")
+        time.sleep(0.01)
+    return Served(server, thread, f"http://{host}:{port}")

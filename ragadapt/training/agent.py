@@ -165,12 +165,18 @@ def train_agent(cfg: AgentConfig):
     out = Path(cfg.output_dir)
     system = load_or_build_system(cfg.system, cfg.corpus, dense_only=False)  # any retriever: it stays frozen
     train, test = routine_questions(cfg, system, out)
+    passages = system.retriever  # the questions came from its passages; the warm-up's titles do too
+    if cfg.retriever:  # every search from here on goes to the shared index
+        from ragadapt.retrievers.remote import RemoteRetriever
+
+        system.retriever = RemoteRetriever(cfg.retriever)
+        log.info("searching the index served at %s (%d passages)", cfg.retriever, len(system.retriever))
     base = TransformersGenerator.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
     agent = react_agent(base, system.retriever, cfg)
     start, step, policies = cfg.model, 0, {}
     warm, rl_questions = (train[: cfg.warmup_examples], train[cfg.warmup_examples:]) if cfg.warmup else ([], train)
     rl_questions = rl_questions or train  # too few questions to keep the stages apart
-    rows, skipped = expert_episodes(system.retriever, warm, cfg, agent) if cfg.warmup else ([], {})
+    rows, skipped = expert_episodes(passages, warm, cfg, agent) if cfg.warmup else ([], {})
     if cfg.warmup:
         log.info("warm-up: %d expert episodes from %d questions (skipped: %s)", len(rows), len(warm), skipped)
     if rows:

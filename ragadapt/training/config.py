@@ -423,9 +423,20 @@ class AgentConfig(RunConfig):
     dev_select_max: int = _help("questions of each dev_select set answered per policy", 30)
     require_gain: bool = _help("with dev_select: when no trained policy answers better than the base one, the "
                                "system is handed on with its generator unchanged", True)
+    retriever: str | None = _help("URL of a served index (`ragadapt serve SYSTEM`): rollouts, the policy choice and "
+                                  "the comparison search it, so every process of an `accelerate launch` run shares "
+                                  "one index; the system's own passages still give the questions and the warm-up",
+                                  None)
     trust_remote_code: bool = _help("allow model code from the model directory", False)
 
     def __post_init__(self):
         from ragadapt.training.compose import model_or_system_generator
 
+        if self.retriever is not None:
+            from ragadapt.errors import DataFormatError
+            from ragadapt.retrievers.remote import is_url
+
+            if not is_url(self.retriever):
+                raise DataFormatError(f"retriever must be the URL of `ragadapt serve` (http://host:port), got "
+                                      f"{self.retriever!r}", field="retriever")
         self.model = model_or_system_generator(self.model, self.system)

@@ -4,7 +4,6 @@ retry and then fail with one clear line."""
 
 import json
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -45,30 +44,18 @@ def retriever(corpus_docs):
 
 
 def start(retriever):
-    import uvicorn
+    from ragadapt.server import serve_in_thread
 
-    from ragadapt.server import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(retriever), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{port}", server, thread
+    served = serve_in_thread(retriever)
+    return served.url, served
 
 
 @pytest.fixture
 def served(retriever):
     slow = Slow(retriever)
-    url, server, thread = start(slow)
+    url, server = start(slow)
     yield url, slow
-    server.should_exit = True
-    thread.join(10)
+    server.stop()
 
 
 QUESTIONS = ["What is a list comprehension?", "How do exceptions work?", "What is a generator?", "dictionary keys",
@@ -139,7 +126,7 @@ def test_a_saved_system_answers_through_a_served_retriever(tiny_system):
     from ragadapt.system import RAGSystem
 
     local = RAGSystem.load(tiny_system, generator=False)
-    url, server, thread = start(local.retriever)
+    url, server = start(local.retriever)
     try:
         remote = RAGSystem.load(tiny_system, generator=False, retriever=url)
         assert remote.retriever.kind == "remote"
@@ -147,8 +134,7 @@ def test_a_saved_system_answers_through_a_served_retriever(tiny_system):
         assert [h.passage.id for h in remote.retrieve(question, 3)[0]] == \
             [h.passage.id for h in local.retrieve(question, 3)[0]]
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
 
 
 @cache

@@ -124,3 +124,40 @@ def test_the_system_keeps_the_policy_that_answers_dev_select_best(tmp_path, tiny
         directory = {"react (warm-up SFT)": out / "warmup" / "final", "react (warm-up SFT + RL)": out / "rl" / "final"}
         assert result.final_dir == directory[chosen] and generator["checksum"] != before["checksum"]
         assert generator["provenance"]["method"] == "agent"
+
+
+def test_rollouts_search_a_served_index(tmp_path, tiny_embedder_dir, tiny_generator_dir):
+    """`retriever: URL`: the warm-up, the GRPO rollouts and the comparison search the index another process serves
+    (every process of an accelerate run shares it); the questions still come from the system's passages."""
+    pytest.importorskip("fastapi")
+    from ragadapt.server import serve_in_thread
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import AgentConfig
+    from ragadapt.training.agent import train_agent
+    from ragadapt.training.config import from_dict
+
+    system_dir = tmp_path / "system"
+    RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=300, device="cpu", bm25=True,
+                    show_progress=False).save(system_dir)
+    with serve_in_thread(RAGSystem.load(system_dir, generator=False).retriever) as served:
+        from ragadapt.retrievers.remote import RemoteRetriever
+
+        cfg = from_dict(AgentConfig, {
+            "system": str(system_dir), "output_dir": str(tmp_path / "agent"), "model": str(tiny_generator_dir),
+            "retriever": served.url, "recipe": "template", "max_train": 8, "max_test": 2, "k": 1,
+            "snippet_words": 12, "max_steps": 1, "max_new_tokens": 8, "max_eval": 2, "workflows": ["react"],
+            "dev_select": None, "warmup_trainer": {"max_steps": 2, "logging_steps": 1},
+            "trainer": {"max_steps": 1, "num_generations": 2, "per_device_train_batch_size": 2, "logging_steps": 1}})
+        train_agent(cfg)
+        requests = RemoteRetriever(served.url).health()["requests"]
+    episodes = [json.loads(line) for line in
+                (tmp_path / "agent" / "trajectories" / "react_(warm-up_SFT_+_RL).jsonl").read_text().splitlines()]
+    assert requests >= 2 + 2 and len(episodes) == 2  # rollouts (2 generations, 1 step each) and the comparison
+
+
+def test_the_agents_retriever_must_be_a_url():
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training import AgentConfig
+
+    with pytest.raises(DataFormatError, match="retriever must be the URL of `ragadapt serve`"):
+        AgentConfig(retriever="runs/wiki")
