@@ -152,22 +152,39 @@ def run_pipeline(cfg: PipelineConfig):
     return TrainResult(out, Path(current), steps, stats={"report": report}, system_dir=Path(current))
 
 
+def _component_checksum(system_dir: Path, component: str) -> str | None:
+    from ragadapt.manifest import read_manifest
+
+    part = read_manifest(system_dir, "rag-system", verify_hashes=False)["components"].get(component) or {}
+    return part.get("checksum") or part.get("ref")  # a generator known by name has no files of its own
+
+
 def _merge(cfg: PipelineConfig, stage: PipelineStage, before: Path, after: Path, directory: Path) -> tuple[str, dict]:
     """The stage's system with its adapted component interpolated towards the stage input's."""
     from ragadapt.training.merge import merge_auto, merge_systems
     from ragadapt.training.retrieval.evaluation import dev_examples
 
     component, out = MERGEABLE[stage.method], directory / "merged-system"
+    if _component_checksum(before, component) == _component_checksum(after, component):
+        log.info("%s: the stage handed its input's %s on; nothing to merge", directory.name, component)
+        return str(after), {"alpha": None, "skipped": f"the {component} is the input's"}
     if stage.merge == "auto":
         _, alpha, scores = merge_auto(before, after, component, out, dev_examples(cfg.merge_dev)[: cfg.merge_max],
                                       grid=cfg.merge_grid)
-        return str(out), {"alpha": alpha, "dev_scores": scores, "dev": cfg.merge_dev}
-    try:
-        alpha = float(stage.merge)
-    except (TypeError, ValueError) as e:
-        raise DataFormatError(f"must be a number in [0, 1] or auto, got {stage.merge!r}", field="merge") from e
-    merge_systems(before, after, component, alpha, out)
-    return str(out), {"alpha": alpha}
+        record = {"alpha": alpha, "dev_scores": scores, "dev": cfg.merge_dev}
+    else:
+        try:
+            alpha = float(stage.merge)
+        except (TypeError, ValueError) as e:
+            raise DataFormatError(f"must be a number in [0, 1] or auto, got {stage.merge!r}", field="merge") from e
+        merge_systems(before, after, component, alpha, out)
+        record = {"alpha": alpha}
+    if alpha == 0.0:  # the input's weights: hand the input on as it is (its checksums), not a re-saved copy
+        from ragadapt.training.compose import input_system
+
+        log.info("%s: merge at alpha 0 is the stage's input; handed on unchanged", directory.name)
+        input_system(before).save(out)
+    return str(out), record
 
 
 def _faithfulness_data(cfg: PipelineConfig) -> Path | None:

@@ -6,6 +6,7 @@ stage whose config changed (and the stages after it)."""
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,7 +30,7 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
             "evaluate": False, "trainer": {"max_steps": 2, "learning_rate": 3e-3, **fast}}},
         {"name": "retriever", "method": "retriever-replug", "fields": {
             "max_train": 24, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 0, "dev_set": None,
-            "scorer_dtype": "fp32", "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 8,
+            "dev_select": None, "scorer_dtype": "fp32", "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 8,
                                                 "learning_rate": 3e-3, **fast}}},
         {"name": "reranker", "method": "reranker", "fields": {
             "model": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4, "max_answer_eval": 0,
@@ -157,3 +158,32 @@ def test_the_comparison_reuses_the_results_of_a_system_handed_on_unchanged(tmp_p
     assert report["01 sft"]["system"] == str(handed_on)
     assert not (tmp_path / "p" / "eval" / "01-sft").exists()  # not evaluated a second time
     assert "| 01 sft (= base) | qa | 1 |" in (tmp_path / "p" / "report.md").read_text()
+
+
+def test_a_stage_that_handed_its_input_on_is_not_merged(tmp_path, tiny_system, monkeypatch):
+    """merge: auto on a stage whose component is its input's (its guard kept step 0) answers no dev questions."""
+    from ragadapt.training.pipeline import PipelineStage, _merge
+
+    monkeypatch.setattr("ragadapt.training.merge.merge_auto", lambda *a, **k: pytest.fail("merged the same weights"))
+    handed_on = tmp_path / "01-sft" / "system"
+    shutil.copytree(tiny_system, handed_on)
+    current, record = _merge(None, PipelineStage(method="sft", merge="auto"), tiny_system, handed_on,
+                             tmp_path / "01-sft")
+    assert current == str(handed_on) and record["alpha"] is None and "input's" in record["skipped"]
+
+
+def test_a_merge_at_alpha_0_hands_the_input_on(tmp_path, tiny_system):
+    """alpha 0 is the input's weights: the merged system has the input's checksums, so the comparison reuses its
+    row instead of answering the same questions with a re-saved copy."""
+    from ragadapt.training import PipelineConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.pipeline import run_pipeline
+
+    stage = {"name": "sft", "method": "sft", "merge": 0.0, "fields": {
+        "data": [{"path": "wiki-qa", "limit": 8}], "max_length": 512,
+        "trainer": {"max_steps": 1, "learning_rate": 1e-2, "logging_steps": 1}}}
+    cfg = from_dict(PipelineConfig, {"system": str(tiny_system), "output_dir": str(tmp_path / "p"), "stages": [stage],
+                                     "evaluate": False})
+    result = run_pipeline(cfg)
+    parts = [json.loads((Path(d) / "manifest.json").read_text())["components"] for d in (tiny_system, result.system_dir)]
+    assert {n: p.get("checksum") for n, p in parts[0].items()} == {n: p.get("checksum") for n, p in parts[1].items()}

@@ -286,6 +286,23 @@ def test_replug_keeps_the_best_dev_select_checkpoint(tmp_path, tiny_embedder_dir
     assert any(not torch.equal(last[n], p.detach().cpu()) for n, p in trained.named_parameters())
 
 
+def test_replug_that_only_loses_hands_on_its_retriever(tmp_path, tiny_embedder_dir, tiny_generator_dir, spotter,
+                                                      monkeypatch):
+    """Dev-select below step 0 at every checkpoint: the system leaves with its retriever as it came in (the same
+    checksum, so a pipeline's comparison reuses its input's row) and the report's after row is the before row."""
+    from ragadapt.training.retrieval.replug import train_replug
+
+    system_dir = _system(tmp_path, tiny_embedder_dir)
+    _scripted_recall(monkeypatch, [0.9, 0.2, 0.1, 0.3, 0.3])
+    cfg = _config(tmp_path, system_dir, tiny_generator_dir, rounds=1, dev_select=str(_dev_file(tmp_path, system_dir)))
+    cfg.trainer.update({"save_steps": 2, "max_steps": 8})
+    result = train_replug(cfg)
+    manifests = [json.loads((Path(d) / "manifest.json").read_text()) for d in (result.system_dir, system_dir)]
+    assert manifests[0]["components"]["retriever"]["checksum"] == manifests[1]["components"]["retriever"]["checksum"]
+    stages = json.loads((tmp_path / "out" / "report.json").read_text())["stages"]
+    assert stages["after (lsr, query)"] == stages["before"]
+
+
 def test_reranker_keeps_the_start_when_every_step_scores_worse(tmp_path, tiny_embedder_dir, tiny_generator_dir,
                                                                spotter, monkeypatch):
     from ragadapt.system import RAGSystem
@@ -436,6 +453,26 @@ def test_ra_dit_lm_ft_that_only_loses_hands_on_its_generator(tmp_path, tiny_embe
     assert generator[0]["checksum"] == generator[1]["checksum"]  # handed on as it came in, not re-saved weights
     stages = json.loads((tmp_path / "radit" / "report.json").read_text())["stages"]
     assert stages["+ lm-ft (1)"] == stages["before"]  # the same system: its results reused, not recomputed
+
+
+def test_ra_dit_r_ft_that_only_loses_hands_on_its_retriever(tmp_path, tiny_embedder_dir, tiny_generator_dir,
+                                                          spotter, monkeypatch):
+    from ragadapt.training import RADITConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.retrieval.ra_dit import train_ra_dit
+
+    system_dir = _system(tmp_path, tiny_embedder_dir, tiny_generator_dir)
+    _scripted_recall(monkeypatch, [0.9, 0.2, 0.1, 0.3, 0.3])
+    cfg = from_dict(RADITConfig, {
+        "system": str(system_dir), "output_dir": str(tmp_path / "radit"), "scorer_dtype": "fp32", "max_train": 16,
+        "max_test": 4, "k": 4, "max_answer_eval": 0, "dev_set": None, "train_generator": False, "rounds": 1,
+        "dev_select": str(_dev_file(tmp_path, system_dir)),
+        "trainer": {"max_steps": 4, "save_steps": 1, "learning_rate": 3e-3, "logging_steps": 1}})
+    result = train_ra_dit(cfg)
+    manifests = [json.loads((Path(d) / "manifest.json").read_text()) for d in (result.system_dir, system_dir)]
+    assert manifests[0]["components"]["retriever"]["checksum"] == manifests[1]["components"]["retriever"]["checksum"]
+    stages = json.loads((tmp_path / "radit" / "report.json").read_text())["stages"]
+    assert stages["+ r-ft (1)"] == stages["before"]
 
 
 def test_ra_dit_own_targets_keep_the_generators_right_answers():

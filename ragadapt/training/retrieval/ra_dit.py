@@ -119,7 +119,8 @@ def train_ra_dit(cfg: RADITConfig):
     from ragadapt.training.best import kept_start
     from ragadapt.training.compose import SYSTEM, generator_source, write_system
     from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
-    from ragadapt.training.retrieval.replug import _check, align_retriever, load_scorer, make_scorer
+    from ragadapt.training.retrieval.replug import (_check, align_retriever, kept_start_in_every_round, load_scorer,
+                                                    make_scorer)
     from ragadapt.training.runner import finish
 
     _check(cfg)
@@ -140,6 +141,13 @@ def train_ra_dit(cfg: RADITConfig):
             stages[name] = evaluate_stage(system, gen, test, dev, cfg.answer_k, cfg.max_answer_eval,
                                           out / f"eval-{name.replace(' ', '_').replace('+', '')}")
 
+    def hand_on(stage_dir: Path, row: str, component: str) -> Path:
+        """Dev-select kept the stage's start: its system is its input, and so are its results."""
+        log.info("%s: dev-select kept step 0; the system keeps its %s", stage_dir.name, component)
+        system.save(stage_dir / SYSTEM)
+        evaluate(row, generator, same_as=last_row)
+        return stage_dir / SYSTEM
+
     evaluate("before", base)
     lm_questions = train[: cfg.lm_max_train]
     n_lm = plan.count("lm-ft")
@@ -153,11 +161,7 @@ def train_ra_dit(cfg: RADITConfig):
                           str(cfg.system if last_system == out else last_system))
             component = "generator"
             if kept_start(tuned):  # dev-select kept step 0: the generator is handed on as it came in
-                log.info("%s: dev-select kept step 0; the system keeps its generator", stage_dir.name)
-                last_system = stage_dir / SYSTEM
-                system.save(last_system)
-                evaluate(row, generator, same_as=last_row)
-                last_row = row
+                last_system, last_row = hand_on(stage_dir, row, "generator"), row
                 continue
             model_dir = tuned
             generator = load_scorer(model_dir, cfg.scorer_dtype)
@@ -168,6 +172,11 @@ def train_ra_dit(cfg: RADITConfig):
             system.retriever, _, stats[stage_dir.name] = align_retriever(system.retriever, train, cfg, scorer,
                                                                          stage_dir)
             component = "retriever"
+            if kept_start_in_every_round(stats[stage_dir.name], cfg.rounds):  # handed on as it came in
+                system.retriever = load_or_build_system(str(cfg.system if last_system == out else last_system),
+                                                        cfg.corpus).retriever
+                last_system, last_row = hand_on(stage_dir, row, "retriever"), row
+                continue
             last_system = write_system(system, stage_dir, component, "ra-dit r-ft", cfg, module=system.retriever)
         evaluate(row, generator)
         last_row = row

@@ -9,6 +9,7 @@ re-embed the index (synchronously, at the end of the round). Finished rounds are
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from pathlib import Path
@@ -151,11 +152,17 @@ def align_retriever(retriever, examples, cfg: ReplugConfig, scorer, out: Path, p
     return retriever, steps, stats
 
 
+def kept_start_in_every_round(stats: dict, rounds: int) -> bool:
+    """Dev-select kept step 0 in every round trained now: the retriever holds the weights it started from, so the
+    routine hands its input's retriever on as it came in (same checksum) rather than a re-saved copy."""
+    return len(stats) == rounds and all((s.get("dev_select") or {}).get("best_step") == 0 for s in stats.values())
+
+
 def train_replug(cfg: ReplugConfig):
     from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
     from ragadapt.training.runner import finish
 
-    from ragadapt.training.compose import generator_source, write_system
+    from ragadapt.training.compose import SYSTEM, generator_source, write_system
 
     _check(cfg)
     out = Path(cfg.output_dir)
@@ -171,11 +178,19 @@ def train_replug(cfg: ReplugConfig):
     start = time.perf_counter()
     system.retriever, steps, stats = align_retriever(system.retriever, train, cfg, scorer, out)
     train_seconds = time.perf_counter() - start
-    final = write_system(system, out, "retriever", "retriever-replug", cfg, module=system.retriever)
+    unchanged = bool(cfg.system) and kept_start_in_every_round(stats, cfg.rounds)
+    if unchanged:
+        log.info("retriever-replug: dev-select kept step 0; the system keeps its retriever")
+        system = load_or_build_system(cfg.system, cfg.corpus)
+        final = out / SYSTEM
+        system.save(final)
+    else:
+        final = write_system(system, out, "retriever", "retriever-replug", cfg, module=system.retriever)
     extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "rounds": stats,
              "loss": cfg.loss, "encoders": cfg.encoders, "scorer": source}
     if cfg.evaluate:
-        stages[f"after ({cfg.loss}, {cfg.encoders})"] = evaluate_stage(
+        after = f"after ({cfg.loss}, {cfg.encoders})"
+        stages[after] = copy.deepcopy(stages["before"]) if unchanged else evaluate_stage(  # the same system
             system, generator, test, dev, cfg.answer_k, cfg.max_answer_eval, out / "eval_after")
         print(write_gated_report(out, stages, extra, config=cfg))
     result = finish(out, final / "retriever", steps, {"stages": stages, **extra}, system_dir=final)
