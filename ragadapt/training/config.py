@@ -7,6 +7,7 @@ GRPOConfig, RLOOConfig), forwarded as is. Unknown keys are errors that name the 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import types
@@ -357,18 +358,25 @@ def load_config(cls, path: str | Path | None = None, overrides: list[str] = (), 
                               path=str(path) if path else None) from e
     if not overrides:
         return base
+    steps = []  # the config after each override: the first that fails is the one an error blames
     for item in overrides:
         if "=" not in item:
             raise DataFormatError(f"override {item!r} is not key=value")
         key, raw = item.split("=", 1)
         if not key.strip():
             raise DataFormatError(f"override {item!r} has no key")
+        data = copy.deepcopy(data)
         _set_dotted(data, key.strip(), _parse_value(raw, item))
-        try:
-            from_dict(cls, _numbers(data))
-        except DataFormatError as e:
-            raise DataFormatError(f"override {item!r}: {e}") from e
-    return from_dict(cls, _numbers(data))
+        steps.append((item, data))
+    try:  # all of them together: their order does not matter (system=... before model=... is fine)
+        return from_dict(cls, _numbers(data))
+    except DataFormatError as final:
+        for item, partial in steps:
+            try:
+                from_dict(cls, _numbers(partial))
+            except DataFormatError as e:
+                raise DataFormatError(f"override {item!r}: {e}") from e
+        raise DataFormatError(f"overrides {' '.join(overrides)}: {final}") from final
 
 
 def to_dict(config) -> dict:

@@ -60,6 +60,39 @@ def test_accelerate_launch_single_process(tmp_path, tiny_generator_dir):
     assert (tmp_path / "run" / "final" / "model.safetensors").exists()
 
 
+@pytest.mark.slow
+def test_grpo_rollouts_in_two_accelerate_processes_share_a_served_index(tmp_path, tiny_embedder_dir,
+                                                                        tiny_generator_dir):
+    """Search-R1-style RL across processes: two `accelerate launch` CPU processes play their GRPO rollouts against
+    one index served by this process (`retriever=URL`), instead of each loading its own."""
+    pytest.importorskip("fastapi")
+    from ragadapt.retrievers.remote import RemoteRetriever
+    from ragadapt.server import serve_in_thread
+    from ragadapt.system import RAGSystem
+
+    system_dir = tmp_path / "system"
+    RAGSystem.build("wiki", embedder=str(tiny_embedder_dir), generator=None, limit=300, device="cpu", bm25=True,
+                    show_progress=False).save(system_dir)
+    accelerate = shutil.which("accelerate", path=os.path.dirname(sys.executable))
+    with serve_in_thread(RAGSystem.load(system_dir, generator=False).retriever) as served:
+        cmd = [accelerate, "launch", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
+               "--dynamo_backend", "no", "-m", "ragadapt.cli.main", "-q", "train", "agent",
+               f"system={system_dir}", f"model={tiny_generator_dir}", f"output_dir={tmp_path / 'agent'}",
+               f"retriever={served.url}", "recipe=template", "max_train=24", "max_test=2", "k=1", "max_steps=1",
+               "max_new_tokens=8", "snippet_words=12", "evaluate=false", "dev_select=null",
+               # the warm-up teaches the random tiny model the action tags, so its rollouts search
+               "warmup_trainer.max_steps=40", "warmup_trainer.learning_rate=1e-2",
+               "trainer.max_steps=2", "trainer.num_generations=2", "trainer.per_device_train_batch_size=2",
+               "trainer.logging_steps=1"]
+        env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"}
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        requests = RemoteRetriever(served.url).health()["requests"]
+    assert (tmp_path / "agent" / "rl" / "final" / "model.safetensors").exists()
+    assert requests > 0  # searched the served index (the warm-up's expert episodes; the rollouts too when the tiny
+    # policy emits an action: this test does not tell the two apart)
+
+
 @pytest.mark.gpu
 def test_gpu_trains_in_bf16(tmp_path, tiny_generator_dir):
     torch = pytest.importorskip("torch")

@@ -95,3 +95,16 @@ def test_every_routine_config_has_one_base_and_a_renamed_key_says_its_new_name(t
     old.write_text("base: minilm-l6\n")
     with pytest.raises(DataFormatError, match=r"`base` is now called `model`.*field 'base'"):
         load_config(RerankerConfig, old)
+
+
+def test_overrides_apply_together_whatever_their_order(tmp_path, tiny_generator_dir):
+    """`system=` naming a system without a generator is valid once `model=` is given, before or after it."""
+    from ragadapt.training import AgentConfig
+    from ragadapt.training.config import load_config
+
+    system = tmp_path / "system"
+    system.mkdir()
+    (system / "manifest.json").write_text('{"kind": "rag-system", "components": {"retriever": {}}, "config": {}}')
+    for order in ([f"system={system}", f"model={tiny_generator_dir}"],
+                  [f"model={tiny_generator_dir}", f"system={system}"]):
+        assert load_config(AgentConfig, None, order).model == str(tiny_generator_dir)
