@@ -90,3 +90,91 @@ def two_hop_qa(passages: Iterable[Passage], stats: RecipeStats | None = None, ma
     stats.triples += len(out)
     log.info("two-hop QA: %d triples from %d documents (%s)", len(out), stats.documents, stats.rejected)
     return out
+
+
+_YEAR_RE = r"(?P<year>1[0-9]{3}|20[0-2][0-9])"
+# "... was founded in Stockholm, Sweden in 1972" / "... was discovered in 1817": the verb names the kind of year
+_VERB_YEAR = re.compile(r"\b(?:is|was|were|are) (?:\w+ )?(?P<verb>founded|established|formed|built|completed|opened|"
+                        r"discovered|invented|published|released|signed|created|written|composed|painted)\b"
+                        r"(?: [^.;]{0,60}?)? in (?:\w+ )?" + _YEAR_RE + r"\b")
+# "2001: A Space Odyssey is a 1968 epic science fiction film": a work's year before its noun
+_WORK_YEAR = re.compile(r"\b(?:is|was) an? " + _YEAR_RE + r" (?:[\w-]+ ){0,4}?(?P<noun>film|novel|album|song|painting|"
+                        r"essay|book|play|opera|poem|treaty|novella|musical|symphony|television series|video game)\b")
+_WORK_VERB = {"film": "released", "album": "released", "song": "released", "television series": "released",
+              "video game": "released", "painting": "painted", "treaty": "signed", "opera": "composed",
+              "symphony": "composed", "musical": "written", "play": "written"}  # the rest: published
+_PRONOUN_START = ("It ", "They ", "He ", "She ")
+
+
+def year_facts(passages: Iterable[Passage], sentences: int = 4) -> dict[str, list[tuple[str, int, Passage]]]:
+    """{verb: [(title, year, passage)]}: the year something happened to an article's subject (founded, published,
+    discovered...), from the first `sentences` sentences of its lead passage when the sentence is about the
+    subject (starts with its title or a pronoun); one fact per (document, verb). The comparison recipe's facts."""
+    out: dict[str, list[tuple[str, int, Passage]]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    leads: dict[str, Passage] = {}
+    for p in passages:
+        if p.title:
+            leads.setdefault(p.doc_id, p)
+    for p in leads.values():
+        for sentence in _SENTENCE.split(p.text.strip())[:sentences]:
+            head = p.title.split(" (")[0]
+            if not (sentence.startswith(head) or sentence.startswith("The " + head) or
+                    sentence.startswith(_PRONOUN_START)):
+                continue
+            if m := _VERB_YEAR.search(sentence):
+                verb = m["verb"]
+            elif m := _WORK_YEAR.search(sentence):
+                verb = _WORK_VERB.get(m["noun"], "published")
+            else:
+                continue
+            if (p.doc_id, verb) not in seen:
+                seen.add((p.doc_id, verb))
+                out[verb].append((head, int(m["year"]), p))
+    return out
+
+
+def comparison_qa(passages: Iterable[Passage], stats: RecipeStats | None = None, max_per_document: int = 2,
+                  seed: int = 0) -> list[QATriple]:
+    """Questions that name two articles and need a fact from each, written the ways people ask them (HotpotQA's
+    comparison questions): from two articles' years of the same kind (founded, born, published...),
+        "Which was founded first, A or B?" -> the earlier one's title
+        "Was A founded before B?"          -> yes / no
+        "How many years after A was B founded?" -> the difference (B the later one)
+    The triple keeps the later-named article's passage as `passage` and the other as `bridge`, so either being
+    held out holds the question out. Kinds: comparison-first, comparison-yes-no, comparison-years."""
+    stats = stats if stats is not None else RecipeStats()
+    rng = random.Random(seed)
+    used: dict[str, int] = defaultdict(int)
+    out: list[QATriple] = []
+    for verb, facts in sorted(year_facts(passages).items()):
+        facts = sorted(facts, key=lambda f: f[2].doc_id)
+        rng.shuffle(facts)
+        for i in range(len(facts) - 1):  # neighbours in a shuffled order: each article in up to two pairs
+            (a, year_a, pa), (b, year_b, pb) = facts[i], facts[i + 1]
+            stats.documents += 1
+            if year_a == year_b or pa.doc_id == pb.doc_id:
+                stats.reject("same year or same article")
+                continue
+            if used[pa.doc_id] >= max_per_document or used[pb.doc_id] >= max_per_document:
+                stats.reject("article used enough")
+                continue
+            used[pa.doc_id] += 1
+            used[pb.doc_id] += 1
+            done = "born" if verb == "born" else verb
+            who = "Who" if verb == "born" else "Which"
+            form = len(out) % 3
+            if form == 0:
+                question, answer, kind = (f"{who} was {done} first, {a} or {b}?", a if year_a < year_b else b,
+                                          "comparison-first")
+            elif form == 1:
+                question, answer, kind = f"Was {a} {done} before {b}?", "yes" if year_a < year_b else "no", \
+                    "comparison-yes-no"
+            else:
+                (a, pa, year_a), (b, pb, year_b) = sorted([(a, pa, year_a), (b, pb, year_b)], key=lambda f: f[2])
+                question, answer, kind = (f"How many years after {a} was {b} {done}?", str(year_b - year_a),
+                                          "comparison-years")
+            out.append(QATriple(question, answer, pb, kind, bridge=pa))
+    stats.triples += len(out)
+    log.info("comparison QA: %d triples (%s)", len(out), stats.rejected)
+    return out

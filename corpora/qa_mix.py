@@ -1,10 +1,11 @@
 """One QA-synthesis entry point that mixes question styles by weight.
 
 Styles: the existing `template` (definition / year questions on the lead), `entity` (Jeopardy-style: the
-question describes its article) and `two-hop` recipes, plus `facts`: pattern questions of other kinds from *any*
-sentence of any chunk, not only the lead (where: "X is located in Y"; who: "X was founded / written / directed /
-painted / designed by Y"; how many: "X has N members / species / ..."; when: "In YEAR, ..." anywhere and "X was
-founded / built / published in YEAR"; what: "X is the capital of Y"; which: "X was a Norwegian painter"), and
+question describes its article), `two-hop` and `comparison` (two articles named, a year of each compared)
+recipes, plus `facts`: pattern questions of other kinds from *any* sentence of any chunk, not only the lead
+(where: "X is located in Y"; who: "X was founded / written / directed / painted / designed by Y"; how many: "X
+has N members / species / ..."; when: "In YEAR, ..." anywhere and "X was founded / built / published in YEAR";
+what: "X is the capital of Y"; which: "X was a Norwegian painter"), and
 `paraphrase`: template questions reworded by a generator, kept only when the generator still answers the
 reworded question from the passage and the rewording does not give the answer away.
 

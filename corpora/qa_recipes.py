@@ -8,6 +8,7 @@ Recipes:
   llm_qa       self-instruct: any Generator writes "Question: ... Answer: ..." for a passage; items whose
                answer is not a span of the passage, or whose question gives the answer away, are dropped.
   two_hop_qa   bridge questions that need two articles (ragadapt.corpora.multihop).
+  comparison_qa  questions that name two articles and compare a year of each (ragadapt.corpora.multihop).
 Every triple keeps its source document id, so `split_by_document` can hold out whole documents.
 """
 
@@ -165,7 +166,14 @@ def two_hop_qa(passages: Iterable[Passage], stats: RecipeStats | None = None) ->
     return build(passages, stats)
 
 
-RECIPES = {"template": template_qa, "entity": entity_qa, "two-hop": two_hop_qa}
+def comparison_qa(passages: Iterable[Passage], stats: RecipeStats | None = None) -> list[QATriple]:
+    """Two-article comparison questions: which first / before / how many years (ragadapt.corpora.multihop)."""
+    from ragadapt.corpora.multihop import comparison_qa as build
+
+    return build(passages, stats)
+
+
+RECIPES = {"template": template_qa, "entity": entity_qa, "two-hop": two_hop_qa, "comparison": comparison_qa}
 
 
 LLM_PROMPT = ("Write one question that the passage answers, and its short answer copied from the passage.\n\n"

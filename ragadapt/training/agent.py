@@ -60,33 +60,82 @@ def opening_query(question: str, words: int = 8) -> str:
     return " ".join(opening) or question
 
 
+_YEAR = re.compile(r"\b1[0-9]{3}\b|\b20[0-2][0-9]\b")
+
+
+def expert_queries(example: QAExample, titles: dict[str, str]) -> tuple[list[str], str]:
+    """The expert's searches for a question, and how they chain: "bridge" (the quoted sentence's opening words
+    find the first article, whose text names the one to search next), "named" (the question names every article
+    it needs: search each by its title) or "one-hop" (search the question)."""
+    if _QUOTE.search(example.question):
+        return [opening_query(example.question)] + [titles[d] for d in example.gold_doc_ids[1:] if titles.get(d)], \
+            "bridge"
+    if len(example.gold_doc_ids) > 1:
+        return [titles[d] for d in example.gold_doc_ids if titles.get(d)], "named"
+    return [example.question], "one-hop"
+
+
 def expert_episodes(retriever, examples: list[QAExample], cfg: AgentConfig, agent) -> tuple[list[dict], dict]:
-    """Chat examples of the intended behaviour, with real observations. An example is kept only when the
-    expert's path works: the first search shows the bridge entity's name, the last shows the answer."""
+    """Chat examples of the intended behaviour, with real observations (one routine per question shape:
+    `expert_queries`). An example is kept only when the expert's path works: a bridge search shows the next
+    name, a named search shows its article with a year in it (comparisons read years), and the answer of a
+    bridge or one-hop question is in what was seen."""
     titles: dict[str, str] = {}
     for p in retriever.store.passages:
         titles.setdefault(p.doc_id, p.title)
+    from ragadapt.agents.tools import snippet
+
+    def shown(hit) -> str:
+        return snippet(hit.passage.text, cfg.snippet_words) if cfg.snippet_words else hit.passage.text
+
     tools = agent.tools
-    rows, skipped = [], {"bridge not in the first results": 0, "answer not in the results": 0}
+    skipped = {"bridge not in the first results": 0, "named article not found": 0, "answer not in the results": 0}
+    rows, shapes = [], {}
     for e in examples:
         messages = agent.first_messages(e.question)
-        queries = [opening_query(e.question)] + [titles[d] for d in e.gold_doc_ids[1:] if titles.get(d)]
-        seen = ""
+        queries, shape = expert_queries(e, titles)
+        seen, failed = "", None
         for n, query in enumerate(queries):
             obs = tools.call("search", {"query": query})
             seen += obs.text
-            if n + 1 < len(queries) and queries[n + 1] not in obs.text:
-                skipped["bridge not in the first results"] += 1
+            if shape == "bridge" and n + 1 < len(queries) and queries[n + 1] not in obs.text:
+                failed = "bridge not in the first results"
+            if shape == "named" and not any(h.passage.doc_id == e.gold_doc_ids[n] and _YEAR.search(shown(h))
+                                            for h in obs.hits):
+                failed = "named article not found"
+            if failed:
                 break
             messages += [{"role": "assistant", "content": f"<search>{query}</search>"},
                          {"role": "user", "content": f"<information>{obs.text}</information>"}]
-        else:
-            answer = next((a for a in e.answers if a.lower() in seen.lower()), None)
-            if answer is None:
-                skipped["answer not in the results"] += 1
-                continue
-            rows.append({"messages": messages + [{"role": "assistant", "content": f"<answer>{answer}</answer>"}]})
-    return rows, skipped
+        answer = e.answers[0] if shape == "named" else next((a for a in e.answers if a.lower() in seen.lower()), None)
+        if not failed and answer is None:
+            failed = "answer not in the results"
+        if failed:
+            skipped[failed] += 1
+            continue
+        shapes[shape] = shapes.get(shape, 0) + 1
+        rows.append({"messages": messages + [{"role": "assistant", "content": f"<answer>{answer}</answer>"}]})
+    return rows, {"skipped": skipped, "kept": shapes}
+
+
+def single_shot_replay(system, generator, examples: list[QAExample], limit: int) -> tuple[list[dict], int]:
+    """Up to `limit` one-hop questions answered single-shot, as the system answers without an agent (its top-k,
+    the RAG prompt), by the starting policy; the rows whose answer is right (its own words, self-distilled) go
+    into the warm-up so that the policy, which becomes the system's generator, keeps answering that way.
+    Returns the rows and how many questions were tried."""
+    from ragadapt.eval.metrics import answer_contains, is_abstention
+    from ragadapt.prompts import RAGPrompt
+
+    one_hop = [e for e in examples if len(e.gold_doc_ids) <= 1 and not _QUOTE.search(e.question)][:limit]
+    if not one_hop:
+        return [], 0
+    prompt = RAGPrompt()  # single-shot's prompt (ragadapt.agents.common.answer_with_passages)
+    hits = system.retriever.search([e.question for e in one_hop], system.config.k)
+    messages = [prompt.messages(e.question, hs, generator.count_tokens) for e, hs in zip(one_hop, hits)]
+    answers = generator.generate(messages, max_new_tokens=32, batch_size=8)
+    rows = [{"messages": m + [{"role": "assistant", "content": a.strip()}]}
+            for e, m, a in zip(one_hop, messages, answers) if answer_contains(a, e.answers) and not is_abstention(a)]
+    return rows, len(one_hop)
 
 
 def agent_rewards(cfg: AgentConfig):
@@ -176,9 +225,14 @@ def train_agent(cfg: AgentConfig):
     start, step, policies = cfg.model, 0, {}
     warm, rl_questions = (train[: cfg.warmup_examples], train[cfg.warmup_examples:]) if cfg.warmup else ([], train)
     rl_questions = rl_questions or train  # too few questions to keep the stages apart
-    rows, skipped = expert_episodes(passages, warm, cfg, agent) if cfg.warmup else ([], {})
+    rows, counts = expert_episodes(passages, warm, cfg, agent) if cfg.warmup else ([], {})
     if cfg.warmup:
-        log.info("warm-up: %d expert episodes from %d questions (skipped: %s)", len(rows), len(warm), skipped)
+        log.info("warm-up: %d expert episodes from %d questions (%s)", len(rows), len(warm), counts)
+    if rows and cfg.replay_single_shot:
+        replay, tried = single_shot_replay(system, base, train, cfg.replay_single_shot)
+        log.info("warm-up replay: %d single-shot answers of the starting policy kept (right) of %d one-hop questions",
+                 len(replay), tried)
+        rows = [r for pair in zip(rows, replay) for r in pair] + rows[len(replay):] + replay[len(rows):]
     if rows:
         data = out / "data" / "warmup.jsonl"
         write_jsonl(data, rows)

@@ -406,10 +406,17 @@ class AgentConfig(RunConfig):
     answer_metric: str = _help("answer reward: f1 or em of the final answer", "f1")
     format_weight: float = _help("weight of the format reward: the share of the model's turns that held a valid "
                                  "action", 0.2)
-    warmup: bool = _help("SFT warm-up on scripted expert episodes before RL (search the question, search the "
-                         "bridge entity, answer; observations masked): a 135M model rarely emits a valid action "
-                         "on its own, and GRPO learns nothing from groups that all score 0", True)
+    warmup: bool = _help("SFT warm-up on scripted expert episodes before RL (a bridge question: search its quoted "
+                         "sentence, then the name found there; a question naming two articles: search each; a "
+                         "one-hop question: search it; then answer; observations masked): a 135M model rarely "
+                         "emits a valid action on its own, and GRPO learns nothing from groups that all score 0",
+                         True)
     warmup_examples: int = _help("training questions used for the warm-up; GRPO gets the rest", 150)
+    replay_single_shot: int = _help("warm-up replay: up to this many one-hop training questions answered "
+                                    "single-shot (the system's top-k passages, the RAG prompt) by the starting "
+                                    "policy, kept where its answer is right, join the warm-up data: the policy "
+                                    "becomes the system's generator and must keep answering without search "
+                                    "(0: none)", 0)
     max_length: int = _help("warm-up rows: episodes packed into rows of this many tokens", 1280)
     warmup_trainer: dict = _help("SFTConfig fields of the warm-up", factory=dict)
     freeze: list[str] = _help("policy parameter-name patterns to freeze", factory=list)

@@ -51,3 +51,42 @@ def test_split_holds_out_a_question_when_either_document_is_held_out():
         train, test = split_by_document(triples, test_fraction=0.4, seed=seed)
         assert all(not held.intersection(t.doc_ids) for t in train)  # neither document seen in training
         assert all(held.intersection(t.doc_ids) for t in test) and len(train) + len(test) == len(triples)
+
+
+YEARS = [
+    lead("Dune", "Dune is a 1965 epic science fiction novel by American author Frank Herbert."),
+    lead("Lolita", "Lolita is a 1955 novel written by Vladimir Nabokov. It was published in Paris."),
+    lead("Metallica", "Metallica is an American heavy metal band. It was formed in Los Angeles in 1981 by James."),
+    lead("Facebook", "Facebook is a social media service. It was founded in 2004 by Mark Zuckerberg."),
+    lead("Playboy", "Playboy is an American magazine. It was founded in Chicago in 1953 by Hugh Hefner."),
+    lead("Google", "Google is a search engine. Its founders were Page and Brin."),  # no year: no fact
+    lead("Ulysses (novel)", "Ulysses is a modernist novel. It was first published in 1922 in Paris."),
+]
+
+
+def test_year_facts_read_the_subjects_years_by_kind():
+    from ragadapt.corpora.multihop import year_facts
+
+    facts = {verb: sorted((t, y) for t, y, _ in fs) for verb, fs in year_facts(YEARS).items()}
+    assert facts == {"published": [("Dune", 1965), ("Lolita", 1955), ("Ulysses", 1922)],
+                     "formed": [("Metallica", 1981)], "founded": [("Facebook", 2004), ("Playboy", 1953)]}
+
+
+def test_comparison_questions_name_both_articles_and_compare_their_years():
+    from ragadapt.corpora.multihop import comparison_qa
+
+    stats = RecipeStats()
+    triples = comparison_qa(YEARS, stats, seed=3)
+    years = {"Dune": 1965, "Lolita": 1955, "Ulysses": 1922, "Facebook": 2004, "Playboy": 1953}
+    assert len(triples) == 3 == stats.triples  # published: 3 articles -> 2 neighbour pairs; founded: 1
+    assert {t.kind for t in triples} == {"comparison-first", "comparison-yes-no", "comparison-years"}
+    for t in triples:
+        a, b = t.bridge.title.split(" (")[0], t.passage.title.split(" (")[0]
+        assert a in t.question and b in t.question and len(t.doc_ids) == 2 and t.bridge.doc_id != t.passage.doc_id
+        if t.kind == "comparison-first":
+            assert t.answer == min((a, b), key=years.get)
+        elif t.kind == "comparison-yes-no":
+            assert t.answer == ("yes" if years[a] < years[b] else "no")
+        else:
+            assert t.answer == str(years[b] - years[a]) and int(t.answer) > 0
+    assert comparison_qa(YEARS, seed=3) == triples  # deterministic per seed

@@ -9,29 +9,64 @@ import torch
 from ragadapt.types import Passage, QAExample
 
 
-def test_expert_episodes_search_the_bridge_then_answer(tiny_generator):
+def test_expert_episodes_follow_the_question_shape(tiny_generator):
     from ragadapt.retrievers import BM25Retriever
     from ragadapt.training.agent import expert_episodes, react_agent
     from ragadapt.training.config import AgentConfig
 
-    passages = [Passage("m", "The Mona Lisa is a portrait painting by Leonardo da Vinci.", "Mona Lisa", "Mona Lisa"),
+    passages = [Passage("m", "The Mona Lisa is a portrait painting by Leonardo da Vinci, begun in 1503.", "Mona Lisa",
+                        "Mona Lisa"),
                 Passage("l", "Leonardo da Vinci was an Italian polymath.", "Leonardo da Vinci", "Leonardo da Vinci"),
-                Passage("t", "The telephone was invented by Bell.", "Telephone", "Telephone")]
+                Passage("t", "The telephone was invented by Bell in 1876.", "Telephone", "Telephone")]
     retriever = BM25Retriever.build(passages)
     cfg = AgentConfig(k=1, snippet_words=None)
     agent = react_agent(tiny_generator, retriever, cfg)
-    good = QAExample('What was X? (X is the name left out of: "The Mona Lisa is a portrait painting by X.")',
-                     ["Italian polymath"], gold_doc_ids=["Mona Lisa", "Leonardo da Vinci"])
+    bridge = QAExample('What was X? (X is the name left out of: "The Mona Lisa is a portrait painting by X.")',
+                       ["Italian polymath"], gold_doc_ids=["Mona Lisa", "Leonardo da Vinci"])
+    named = QAExample("Was the Mona Lisa begun before the telephone was invented?", ["yes"],
+                      gold_doc_ids=["Mona Lisa", "Telephone"])
+    one_hop = QAExample("Who painted the Mona Lisa portrait?", ["Leonardo da Vinci"], gold_doc_ids=["Mona Lisa"])
+    no_year = QAExample("Was Leonardo da Vinci older than the telephone?", ["yes"],
+                        gold_doc_ids=["Leonardo da Vinci", "Telephone"])  # his passage shows no year to compare
     unreachable = QAExample("Who invented the telephone?", ["Graham Bell"], gold_doc_ids=["Telephone"])
-    rows, skipped = expert_episodes(retriever, [good, unreachable], cfg, agent)
-    assert skipped == {"bridge not in the first results": 0, "answer not in the results": 1}
-    (row,) = rows
-    turns = [(m["role"], m["content"][:30]) for m in row["messages"][2:]]
-    assert [m["content"] for m in row["messages"][2::2]] == ["<search>The Mona Lisa is a portrait painting by</search>",
-                                                             "<search>Leonardo da Vinci</search>",
-                                                             "<answer>Italian polymath</answer>"]
-    assert [r for r, _ in turns] == ["assistant", "user", "assistant", "user", "assistant"]
-    assert row["messages"][3]["content"].startswith("<information>[m] Mona Lisa:")
+    rows, counts = expert_episodes(retriever, [bridge, named, one_hop, no_year, unreachable], cfg, agent)
+    assert counts == {"skipped": {"bridge not in the first results": 0, "named article not found": 1,
+                                  "answer not in the results": 1},
+                      "kept": {"bridge": 1, "named": 1, "one-hop": 1}}
+    turns = [[m["content"] for m in row["messages"][2::2]] for row in rows]
+    assert turns == [["<search>The Mona Lisa is a portrait painting by</search>", "<search>Leonardo da Vinci</search>",
+                      "<answer>Italian polymath</answer>"],
+                     ["<search>Mona Lisa</search>", "<search>Telephone</search>", "<answer>yes</answer>"],
+                     ["<search>Who painted the Mona Lisa portrait?</search>", "<answer>Leonardo da Vinci</answer>"]]
+    assert [m["role"] for m in rows[0]["messages"][2:]] == ["assistant", "user", "assistant", "user", "assistant"]
+    assert rows[0]["messages"][3]["content"].startswith("<information>[m] Mona Lisa:")
+
+
+def test_single_shot_replay_keeps_the_policys_right_one_hop_answers():
+    from ragadapt.retrievers import BM25Retriever
+    from ragadapt.system import RAGConfig, RAGSystem
+    from ragadapt.training.agent import single_shot_replay
+
+    class Scripted:
+        def count_tokens(self, text):
+            return len(text.split())
+
+        def generate(self, messages, max_new_tokens=32, batch_size=8):
+            return ["Leonardo da Vinci." if "painted" in m[-1]["content"] else "Edison" for m in messages]
+
+    passages = [Passage("m", "The Mona Lisa is a portrait painting by Leonardo da Vinci.", "Mona Lisa", "Mona Lisa"),
+                Passage("t", "The telephone was invented by Bell.", "Telephone", "Telephone")]
+    system = RAGSystem(BM25Retriever.build(passages), Scripted(), config=RAGConfig(k=1))
+    examples = [QAExample("Who painted the Mona Lisa?", ["Leonardo da Vinci"], gold_doc_ids=["Mona Lisa"]),
+                QAExample("Who invented the telephone?", ["Bell"], gold_doc_ids=["Telephone"]),
+                QAExample('What was X? (X is the name left out of: "A painting by X.")', ["polymath"],
+                          gold_doc_ids=["Mona Lisa", "Leonardo da Vinci"])]  # two-hop: not replayed
+    rows, tried = single_shot_replay(system, system.generator, examples, limit=5)
+    assert tried == 2 and len(rows) == 1  # the wrong answer (Edison) is not kept
+    messages = rows[0]["messages"]
+    assert messages[-1] == {"role": "assistant", "content": "Leonardo da Vinci."}
+    assert "Leonardo da Vinci" in messages[-2]["content"] and "Who painted the Mona Lisa?" in messages[-2]["content"]
+    assert single_shot_replay(system, system.generator, examples, limit=0) == ([], 0)
 
 
 def test_opening_query_stops_at_the_left_out_name():

@@ -111,8 +111,8 @@ def qa_splits(retriever, recipe: str, out_dir: Path, max_train: int, max_test: i
                        for ts in (train_t, test_t))
     else:
         raise DataFormatError(f"unknown recipe {recipe!r}: mix (the default mixture of styles), mix:style=weight,... "
-                              "(entity, template, facts, two-hop), entity, template, two-hop, a comma-separated list "
-                              "(entity,template) or a .jsonl file", field="recipe")
+                              "(entity, template, facts, two-hop, comparison, paraphrase), entity, template, two-hop, "
+                              "comparison, a comma-separated list (entity,template) or a .jsonl file", field="recipe")
     from ragadapt.corpora.wiki_qa import decontaminate
 
     train, removed = decontaminate(train, lambda e: e.gold_doc_ids or [e.id])
