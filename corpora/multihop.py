@@ -144,6 +144,7 @@ def comparison_qa(passages: Iterable[Passage], stats: RecipeStats | None = None,
     The triple keeps the later-named article's passage as `passage` and the other as `bridge`, so either being
     held out holds the question out. Kinds: comparison-first, comparison-yes-no, comparison-years."""
     stats = stats if stats is not None else RecipeStats()
+    rejected_before = dict(stats.rejected)  # a mixture shares one stats object across its styles
     rng = random.Random(seed)
     used: dict[str, int] = defaultdict(int)
     out: list[QATriple] = []
@@ -176,5 +177,6 @@ def comparison_qa(passages: Iterable[Passage], stats: RecipeStats | None = None,
                                           "comparison-years")
             out.append(QATriple(question, answer, pb, kind, bridge=pa))
     stats.triples += len(out)
-    log.info("comparison QA: %d triples (%s)", len(out), stats.rejected)
+    log.info("comparison QA: %d triples (%s)", len(out),
+             {k: v - rejected_before.get(k, 0) for k, v in stats.rejected.items() if v > rejected_before.get(k, 0)})
     return out

@@ -393,8 +393,9 @@ class AgentConfig(RunConfig):
     corpus: str = _help("corpus used when `system` has to be built", "wiki")
     output_dir: str = _help("data, warm-up and RL checkpoints, trajectories, report.md", "runs/agent")
     model: str | None = _help("the policy's starting model (default: the system's generator)", None)
-    recipe: str = _help("questions: two-hop (bridge questions from the corpus), any QA recipe, or a .jsonl",
-                        "two-hop")
+    recipe: str = _help("questions: two-hop (bridge questions from the corpus), comparison (two named articles), "
+                        "any QA recipe or mixture (mix:two-hop=0.4,comparison=0.3,facts=0.3: several question "
+                        "shapes, each with its expert routine in the warm-up), or a .jsonl", "two-hop")
     max_train: int = _help("training questions", 300)
     max_test: int = _help("held-out questions (from held-out documents)", 100)
     test_fraction: float = _help("share of documents held out", 0.2)
