@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 HELP = "inspect a saved system (`ragadapt system show DIR`)"
 
 
@@ -53,6 +55,11 @@ def run_merge(args) -> int:
     from ragadapt.training.merge import merge_auto, merge_systems
     from ragadapt.training.retrieval.evaluation import dev_examples
 
+    for name in ("base", "adapted"):
+        if not (Path(getattr(args, name)) / "manifest.json").is_file():
+            raise DataFormatError(f"{getattr(args, name)} is not a saved system (no manifest.json): give the "
+                                  f"directory a routine wrote (OUTPUT_DIR/system) or `ragadapt build` made",
+                                  field=name.upper())
     prepare_out(args.out, args.overwrite, "a system")
     if args.alpha == "auto":
         examples = dev_examples(args.dev)[: args.limit]

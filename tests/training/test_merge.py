@@ -66,3 +66,15 @@ def test_merge_cli_with_a_fixed_alpha(tmp_path, two_systems, capsys):
                  "--out", str(tmp_path / "cli")]) == 2  # an existing system is not replaced unless asked
     assert main(["system", "merge", str(base), str(adapted), "--component", "bridge", "--alpha", "0.5",
                  "--out", str(tmp_path / "none")]) == 2
+
+
+def test_merge_cli_names_a_directory_that_is_not_a_system(tmp_path, two_systems, capsys):
+    from ragadapt.cli.main import main
+
+    base, _ = two_systems
+    for args in ([str(base), str(tmp_path / "missing")], [str(tmp_path / "missing"), str(base)]):
+        assert main(["system", "merge", *args, "--component", "retriever", "--alpha", "auto",
+                     "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert "missing is not a saved system (no manifest.json)" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -410,6 +410,10 @@ def test_ra_dit_trains_only_the_unfrozen_side(tmp_path, tiny_embedder_dir, tiny_
     def checksum(system, name):
         return json.loads((system / "manifest.json").read_text())["components"][name]["checksum"]
 
+    # OUTPUT_DIR/system is the last stage's system, its components as they are
+    assert result.system_dir == tmp_path / "radit" / "system"
+    last_stage = tmp_path / "radit" / f"stage{len(plan)}-{plan[-1]}" / "system"
+    assert all(checksum(result.system_dir, c) == checksum(last_stage, c) for c in ("generator", "retriever"))
     # the system carries every component; only the trained ones differ from the input system's
     assert (checksum(result.system_dir, "generator") != checksum(system_dir, "generator")) == train_generator
     assert (checksum(result.system_dir, "retriever") != checksum(system_dir, "retriever")) == train_retriever

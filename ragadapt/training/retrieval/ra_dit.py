@@ -117,7 +117,7 @@ def _plan(cfg: RADITConfig) -> list[str]:
 
 def train_ra_dit(cfg: RADITConfig):
     from ragadapt.training.best import kept_start
-    from ragadapt.training.compose import SYSTEM, generator_source, write_system
+    from ragadapt.training.compose import SYSTEM, generator_source, input_system, write_system
     from ragadapt.training.retrieval.evaluation import dev_sets, evaluate_stage, write_gated_report
     from ragadapt.training.retrieval.replug import (_check, align_retriever, kept_start_in_every_round, load_scorer,
                                                     make_scorer)
@@ -184,5 +184,7 @@ def train_ra_dit(cfg: RADITConfig):
         evaluate("R-ft retriever, base generator", base, same_as=last_row if generator is base else None)
     if cfg.evaluate:
         print(write_gated_report(out, stages, {"plan": plan, "rounds": stats, "scorer": base_name}, config=cfg))
-    return finish(out, last_system / component, len(plan), {"stages": stages, "plan": plan},  # step = stages run
-                  system_dir=last_system)
+    final = out / SYSTEM  # the contract's OUTPUT_DIR/system: the last stage's, its files copied as they are
+    input_system(str(cfg.system if last_system == out else last_system), cfg.corpus).save(final)
+    return finish(out, final / component, len(plan), {"stages": stages, "plan": plan},  # step = stages run
+                  system_dir=final)
