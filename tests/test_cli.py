@@ -69,6 +69,12 @@ def test_eval_retrieval_only(built, tmp_path, capsys, monkeypatch):
     assert "already holds results" in capsys.readouterr().err and (out / "report.json").exists()
     assert main(["-q", "eval", str(built), "--data", str(qa), "--retrieval-only", "--out", str(out),
                  "--overwrite"]) == 0
+    # a hand-written set by name: its questions, the file it comes from in the provenance
+    assert main(["-q", "eval", str(built), "--data", "dev-test:2", "--retrieval-only", "--out", str(tmp_path / "d"),
+                 "--limit", "3"]) == 0
+    report = json.loads((tmp_path / "d" / "report.json").read_text())
+    assert report["n"] == 3 and report["provenance"]["settings"]["data"] == "dev-test:2"
+    assert report["provenance"]["inputs"]["data"]["path"].endswith("wiki_handwritten.jsonl")
 
 
 def test_try_another_generator_and_show_the_system(built, tmp_path, tiny_generator_dir, capsys):

@@ -17,8 +17,9 @@ def add_parser(sub) -> None:
     p.add_argument("system", nargs="?", default=None,
                    help="directory written by `ragadapt build` (optional with --faithfulness and --generator)")
     p.add_argument("--data", default=None,
-                   help="JSONL of {question, answers|answer, gold_ids?, gold_doc_ids?}; default: the bundled "
-                        "Wikipedia dev questions (for systems built on `wiki`)")
+                   help="JSONL of {question, answers|answer, gold_ids?, gold_doc_ids?}, or a hand-written set "
+                        "over the bundled Wikipedia by name: dev-select, dev-test (dev-test:1 / :2 for one- or "
+                        "two-hop only); default: the bundled Wikipedia dev questions (for systems built on `wiki`)")
     p.add_argument("--out", default=None, help="report directory (default: runs/eval/SYSTEM_NAME-TIME; never inside "
                                                "the system, which a rebuild would replace)")
     p.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
@@ -96,17 +97,20 @@ def run(args) -> int:
         raise DataFormatError("give the system directory to evaluate")
     import json
 
-    from ragadapt.corpora.wiki_qa import default_qa_path
+    from ragadapt.corpora.wiki_qa import default_qa_path, handwritten_path, parse_name
 
     from ragadapt.cli.common import load_system, prepare_out
     from ragadapt.eval import evaluate, load_qa_jsonl
     from ragadapt.provenance import run_info
 
-    data = args.data or default_qa_path()
-    examples = load_qa_jsonl(data)[: args.limit]
+    data = args.data or str(default_qa_path())
+    named = parse_name(data)  # a hand-written set by name: dev-select, dev-test (:1 / :2)
+    examples = (named if named is not None else load_qa_jsonl(data))[: args.limit]
     out = prepare_out(args.out or default_out(args.system), args.overwrite)
     system = load_system(args, generator=not args.retrieval_only)
-    provenance = run_info({"system": args.system, "data": data}, k=system.config.k, fetch_k=system.config.fetch_k,
+    source = handwritten_path() if named is not None else data
+    provenance = run_info({"system": args.system, "data": source}, data=data, k=system.config.k,
+                          fetch_k=system.config.fetch_k,
                           generator=None if args.retrieval_only else system.generator_ref or "stored in the system",
                           retriever=args.retriever, bridge=args.bridge, limit=args.limit, ks=args.ks)
     from ragadapt.atomic import atomic_dir
