@@ -83,10 +83,11 @@ def provenance(method: str, out: Path, config) -> dict:
 
 
 def write_system(system, out: Path, component: str, method: str, config, component_dir: Path | None = None,
-                 module=None) -> Path:
+                 module=None, run: Path | None = None) -> Path:
     """Save OUTPUT_DIR/system with `component` replaced: by `module` (saved from memory) or by the directory
-    `component_dir` (copied, e.g. a training run's final/)."""
-    system.replace(component, module, provenance=provenance(method, out, config), directory=component_dir)
+    `component_dir` (copied, e.g. a training run's final/). `run`: the run the provenance names when `out` is
+    one of its stages (default: `out`)."""
+    system.replace(component, module, provenance=provenance(method, run or out, config), directory=component_dir)
     target = out / SYSTEM
     system.save(target)
     log.info("%s: system with the adapted %s saved to %s", method, component, target)

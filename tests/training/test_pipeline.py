@@ -32,6 +32,11 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
             "max_train": 24, "max_test": 4, "k": 4, "rounds": 1, "max_answer_eval": 0, "dev_set": None,
             "dev_select": None, "scorer_dtype": "fp32", "trainer": {"num_train_epochs": 1, "per_device_train_batch_size": 8,
                                                 "learning_rate": 3e-3, **fast}}},
+        {"name": "ra-dit", "method": "ra-dit", "fields": {  # LM-ft only here: R-ft is the retriever stage's LSR
+            "max_train": 16, "max_test": 2, "k": 4, "train_retriever": False, "lm_k": 2, "lm_max_train": 8,
+            "lm_max_length": 256, "lm_dev_select": None, "dev_set": None, "dev_select": None, "max_answer_eval": 0,
+            "evaluate": False, "scorer_dtype": "fp32",
+            "lm_trainer": {"max_steps": 2, "learning_rate": 3e-3, **fast}}},
         {"name": "reranker", "method": "reranker", "fields": {
             "model": str(tiny_embedder_dir), "max_train": 16, "max_test": 4, "k": 4, "max_answer_eval": 0,
             "dev_set": None, "dev_select": None, "max_length": 96, "scorer_dtype": "fp32", "evaluate": False,
@@ -58,8 +63,8 @@ def _config(tmp_path, system, tiny_embedder_dir, tiny_generator_dir, bridge_lr=3
                                       "faithfulness_max": 5})
 
 
-ADAPTS = {"contextual": "generator", "retriever": "retriever", "reranker": "reranker", "bridge": "bridge",
-          "agent": "generator"}
+ADAPTS = {"contextual": "generator", "retriever": "retriever", "ra-dit": "generator", "reranker": "reranker",
+          "bridge": "bridge", "agent": "generator"}
 
 
 def test_pipeline_chains_every_routine(tmp_path, tiny_system, tiny_embedder_dir, tiny_generator_dir):
@@ -108,7 +113,7 @@ def test_pipeline_chains_every_routine(tmp_path, tiny_system, tiny_embedder_dir,
     third = run_pipeline(changed)
     assert third.global_step > 0
     after = {n: (pipe / f"{i:02d}-{n}" / "stage.json").stat().st_mtime_ns for i, n in enumerate(ADAPTS, start=1)}
-    assert [after[n] != stamp[n] for n in ADAPTS] == [False, False, False, True, True]
+    assert [after[n] != stamp[n] for n in ADAPTS] == [False, False, False, False, True, True]
 
 
 def test_a_stage_can_merge_its_component_with_its_input(tmp_path, tiny_system):

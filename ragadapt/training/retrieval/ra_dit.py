@@ -166,7 +166,8 @@ def train_ra_dit(cfg: RADITConfig):
             model_dir = tuned
             generator = load_scorer(model_dir, cfg.scorer_dtype)
             # the system stores the tuned weights as trained (full precision)
-            last_system = write_system(system, stage_dir, component, "ra-dit lm-ft", cfg, component_dir=Path(model_dir))
+            last_system = write_system(system, stage_dir, component, "ra-dit lm-ft", cfg, component_dir=Path(model_dir),
+                                       run=out)
         else:
             scorer = make_scorer(generator, cfg, str(model_dir), f"stage{n}-scorer" if generator is not base else None)
             system.retriever, _, stats[stage_dir.name] = align_retriever(system.retriever, train, cfg, scorer,
@@ -177,7 +178,8 @@ def train_ra_dit(cfg: RADITConfig):
                                                         cfg.corpus).retriever
                 last_system, last_row = hand_on(stage_dir, row, "retriever"), row
                 continue
-            last_system = write_system(system, stage_dir, component, "ra-dit r-ft", cfg, module=system.retriever)
+            last_system = write_system(system, stage_dir, component, "ra-dit r-ft", cfg, module=system.retriever,
+                                       run=out)
         evaluate(row, generator)
         last_row = row
     if cfg.train_generator and cfg.train_retriever:
