@@ -1,10 +1,13 @@
 """`ragadapt train agent`: RL for the ReAct search policy (Search-R1, Jin et al., 2025), retriever frozen.
 
-1. questions: two-hop bridge questions from the system's corpus (or any recipe), held out by document
-2. warm-up (optional, default on): SFT on scripted expert episodes - search the question, search the
-   bridge entity found in the results, answer - with the real observations in between, loss on the model's
-   turns only. A 135M model almost never emits a valid action on its own, and GRPO cannot learn from
-   groups whose episodes all score 0.
+1. questions: two-hop bridge questions from the system's corpus (or any recipe or mixture: comparisons that
+   name two articles, one-hop questions), held out by document
+2. warm-up (optional, default on): SFT on scripted expert episodes, one routine per question shape (a bridge
+   question: search its quoted sentence, then the entity found there; a question naming two articles: search
+   each; a one-hop question: search it; then answer) with the real observations in between, loss on the
+   model's turns only; optionally mixed with the starting policy's own right single-shot answers
+   (`replay_single_shot`), because the policy becomes the system's generator. A 135M model almost never emits
+   a valid action on its own, and GRPO cannot learn from groups whose episodes all score 0.
 3. GRPO (training core, TRL `rollout_func`): episodes played with the policy being trained, observation
    tokens masked out of the loss; reward = F1 (or EM) of the final answer + format_weight x the share of
    turns that held a valid action
