@@ -38,6 +38,24 @@ def gold_document_recall(trajectories: Sequence[Trajectory], examples: Sequence[
     return total / len(pairs)
 
 
+def kind_of(example: QAExample) -> str | None:
+    """A question's kind: the hand-written sets' `kind` (comparison, bridge, yes-no...) or a recipe's `style`."""
+    return example.meta.get("kind") or example.meta.get("style")
+
+
+def contains_by_kind(trajectories: Sequence[Trajectory], examples: Sequence[QAExample]) -> dict[str, dict]:
+    """{kind: {n, contains}}: which shapes of question a workflow answers (empty when no example has a kind)."""
+    from ragadapt.eval.metrics import answer_contains
+
+    out: dict[str, dict] = {}
+    for t, e in zip(trajectories, examples):
+        if (kind := kind_of(e)) is not None:
+            row = out.setdefault(kind, {"n": 0, "contains": 0.0})
+            row["n"] += 1
+            row["contains"] += float(answer_contains(t.answer, e.answers))
+    return {k: {"n": r["n"], "contains": r["contains"] / r["n"]} for k, r in sorted(out.items())}
+
+
 def evaluate_agent(agent, examples: Sequence[QAExample], batch: int = 32, show_progress: bool = True):
     """(scores and trajectory statistics, trajectories); questions run `batch` at a time."""
     from tqdm.auto import tqdm
@@ -52,4 +70,6 @@ def evaluate_agent(agent, examples: Sequence[QAExample], batch: int = 32, show_p
     recall = gold_document_recall(trajectories, examples)
     if recall is not None:
         scores["gold_doc_recall"] = recall
+    if by_kind := contains_by_kind(trajectories, examples):
+        scores["by_kind"] = by_kind
     return scores, trajectories

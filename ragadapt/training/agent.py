@@ -196,6 +196,13 @@ def compare(system, runs: dict[str, tuple[str, object]], examples: list[QAExampl
     lines += [f"| {row} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | {100 * r['f1']:.1f} | "
               f"{_percent(r.get('gold_doc_recall'))} | {r['searches']:.2f} | {r['format_errors']:.2f} | "
               f"{r.get('stop_fallback', 0.0):.2f} |" for row, r in report.items()]
+    kinds = sorted({k for r in report.values() for k in r.get("by_kind", {})})
+    if kinds:  # answer contains per kind of question (n in the header)
+        counts = next(r["by_kind"] for r in report.values() if "by_kind" in r)
+        lines += ["", "| workflow | " + " | ".join(f"{k} ({counts.get(k, {}).get('n', 0)})" for k in kinds) + " |",
+                  "|---|" + "---|" * len(kinds)]
+        lines += [f"| {row} | " + " | ".join(_percent(r.get("by_kind", {}).get(k, {}).get("contains")) for k in kinds)
+                  + " |" for row, r in report.items()]
     from ragadapt.provenance import run_info
     from ragadapt.report import write_report
 

@@ -135,3 +135,19 @@ def test_gold_document_recall_counts_each_gold_article(retriever, scripted):
     assert gold_document_recall([good, lost], examples) == (0.5 + 1.0) / 2
     assert gold_document_recall([good], [QAExample("q", ["Vinci"])]) is None
     assert document_of("Mona Lisa#3") == "Mona Lisa" and document_of("a#b#0") == "a#b"
+
+
+def test_answers_per_kind_of_question():
+    from ragadapt.agents.evaluation import contains_by_kind
+    from ragadapt.agents.trajectory import Trajectory
+    from ragadapt.types import QAExample
+
+    runs = [Trajectory("a", "react", answer="Dune"), Trajectory("b", "react", answer="no"),
+            Trajectory("c", "react", answer="yes"), Trajectory("d", "react", answer="Paris")]
+    examples = [QAExample("a", ["Dune"], meta={"kind": "comparison"}),
+                QAExample("b", ["yes"], meta={"kind": "comparison"}),
+                QAExample("c", ["yes"], meta={"style": "comparison-yes-no"}),  # a recipe's style counts as kind
+                QAExample("d", ["Paris"])]  # no kind: left out
+    assert contains_by_kind(runs, examples) == {"comparison": {"n": 2, "contains": 0.5},
+                                                "comparison-yes-no": {"n": 1, "contains": 1.0}}
+    assert contains_by_kind(runs[3:], examples[3:]) == {}
