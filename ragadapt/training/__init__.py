@@ -40,13 +40,18 @@ METHOD_NAMES = tuple(METHODS)
 
 
 def routine(method: str):
-    """The train function of `method`; generator-side routines given a `system` also write OUTPUT_DIR/system."""
+    """The train function of `method`; generator-side routines given a `system` also write OUTPUT_DIR/system, and
+    every routine that adapts a system merges it back towards its input when its config sets `merge`."""
     from ragadapt.training.compose import adapts_generator
+    from ragadapt.training.merged_run import merging
 
     module, name = METHODS[method][1].split(":")
     train = getattr(importlib.import_module(module), name)
-    return adapts_generator(train, method) if METHODS[method][2].startswith("generator") and method != "ra-dit" \
-        else train
+    if method == "pipeline":  # each stage is a routine of its own, merged (or not) by its own fields
+        return train
+    adapts = METHODS[method][2]
+    return merging(adapts_generator(train, method) if adapts.startswith("generator") and method != "ra-dit"
+                   else train, adapts)
 
 
 def methods() -> dict:

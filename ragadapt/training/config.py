@@ -86,7 +86,24 @@ class RunConfig:
 
 
 @dataclass
-class TrainConfig(RunConfig):
+class MergeSelection:
+    """WiSE-FT merge of what a routine adapted with the input system's version (ragadapt.training.merged_run): the
+    same four fields on every routine that adapts a system, and on a pipeline stage through its `fields`."""
+
+    merge: Any = _help("interpolate each component the run changed with the input system's (WiSE-FT: theta = "
+                       "(1 - alpha) base + alpha adapted): a weight in [0, 1], or auto (the alpha of `merge_grid` "
+                       "whose system answers `merge_dev` best; ties to the smaller); OUTPUT_DIR/system is the "
+                       "merged system, OUTPUT_DIR/unmerged-system the run's own. null: no merge. Only a component "
+                       "the input system has can be merged (a first reranker or bridge has nothing to merge to)",
+                       None)
+    merge_dev: str = _help("questions that choose `merge: auto`, answered end to end (dev-select: the hand-written "
+                           "set's selection half; dev-select:1 its one-hop questions; or a .jsonl)", "dev-select")
+    merge_max: int = _help("merge_dev questions answered per candidate alpha", 60)
+    merge_grid: list[float] = _help("the alphas `merge: auto` tries", factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+@dataclass
+class TrainConfig(MergeSelection, RunConfig):
     """Fields every training core (cpt, sft, dpo, grpo, rloo) shares."""
 
     model: str | None = _help("bundled alias, local directory or hub id of the model to train (default: the "
@@ -384,7 +401,7 @@ def to_dict(config) -> dict:
 
 
 @dataclass
-class AgentConfig(RunConfig):
+class AgentConfig(MergeSelection, RunConfig):
     """`ragadapt train agent`: the search policy of the ReAct agent trained with GRPO on multi-turn episodes
     (Search-R1 style); the retriever and everything else stay frozen."""
 

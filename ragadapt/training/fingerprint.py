@@ -26,6 +26,10 @@ VOLATILE = {"output_dir", "resume", "evaluate", "logging_steps", "save_steps", "
             "disable_tqdm", "dataloader_num_workers", "max_steps", "num_train_epochs", "eval_steps",
             "max_answer_eval", "dev_set", "score_cache", "logging_dir", "run_name"}
 
+# how the finished run is merged back towards its input (ragadapt.training.merged_run): done after training, from
+# its result, so a new merge reuses the trained run (top-level fields only: a LoRA setting is also named merge)
+MERGE_FIELDS = ("merge", "merge_dev", "merge_max", "merge_grid")
+
 
 class RunMismatch(RagadaptError):
     """A run directory was made with other settings than the ones given now."""
@@ -72,6 +76,7 @@ def make(config: dict, **extra: Any) -> dict:
     data = {p: path_checksum(p) for p in sorted(set(_sources({k: v for k, v in config.items()
                                                               if k in ("data", "replay", "stages", "eval_data")})))}
     models = {k: path_checksum(config.get(k)) for k in ("model", "system", "ref_model") if config.get(k)}
+    config = {k: v for k, v in config.items() if k not in MERGE_FIELDS}
     return {"config": _strip(config), "data": data, "inputs": models, **extra, "ragadapt": __version__.split("+")[0]}
 
 

@@ -33,10 +33,9 @@ class PipelineStage:
                         "sft, dpo, grpo, rloo, cpt", "")
     config: str | None = _help("YAML config file of the routine (its `system` and `output_dir` are set by the "
                                "pipeline)", None)
-    fields: dict = _help("fields over the config file (same keys as the routine's config)", factory=dict)
-    merge: Any = _help("interpolate the adapted component with the stage's input (WiSE-FT): a weight in [0, 1] for "
-                       "the adapted weights, or auto (chosen on `merge_dev`); null: no merge. For stages that adapt a "
-                       "component the input already has (generator, retriever)", None)
+    fields: dict = _help("fields over the config file (same keys as the routine's config; `merge: auto` merges "
+                         "what the stage adapted back towards its input, see ragadapt.training.merged_run)",
+                         factory=dict)
 
 
 @dataclass
@@ -59,18 +58,6 @@ class PipelineConfig(RunConfig):
     resume: str = _help("auto (reuse finished stages whose fingerprint matches) or never (rerun every stage)",
                         "auto")
     seed: int = _help("seed given to every stage that does not set its own", 42)
-    merge_dev: str = _help("questions that choose `merge: auto` (the hand-written dev-select set by default)",
-                           "dev-select")
-    merge_max: int = _help("dev questions answered per candidate alpha", 60)
-    merge_grid: list[float] = _help("the alphas `merge: auto` tries (ties go to the smaller one)",
-                                    factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
-
-
-# what a stage's method adapts, for `merge` (a reranker or bridge has no earlier version to merge towards)
-MERGEABLE = {"cpt": "generator", "sft": "generator", "dpo": "generator", "grpo": "generator", "rloo": "generator",
-             "generator-contextual": "generator", "agent": "generator", "retriever-replug": "retriever"}
-
-
 def stage_dir(cfg: PipelineConfig, index: int, stage: PipelineStage) -> Path:
     return Path(cfg.output_dir) / f"{index:02d}-{stage.name or stage.method}"
 
@@ -119,11 +106,7 @@ def run_pipeline(cfg: PipelineConfig):
     for index, stage in enumerate(cfg.stages, start=1):
         stage_cfg, train = stage_config(cfg, index, stage, current)
         directory = stage_dir(cfg, index, stage)
-        if stage.merge is not None and stage.method not in MERGEABLE:
-            raise DataFormatError(f"{stage.method} adds a component the input system does not have: nothing to "
-                                  f"merge towards (merge it only for {', '.join(sorted(MERGEABLE))})",
-                                  field=f"stages[{index - 1}].merge")
-        fp = fingerprint.make(to_dict(stage_cfg), method=stage.method, merge=stage.merge)
+        fp = fingerprint.make(to_dict(stage_cfg), method=stage.method, merge=merge_settings(stage_cfg))
         reused = _done(directory, fp) if cfg.resume == "auto" else None
         if reused is not None:
             log.info("stage %d (%s): finished earlier with the same config and input; reusing %s", index,
@@ -140,11 +123,8 @@ def run_pipeline(cfg: PipelineConfig):
             if result.system_dir is None:
                 raise DataFormatError(f"stage {stage.name or stage.method} wrote no system", field="stages")
             steps += result.global_step
-            record = {"method": stage.method}
             current = str(result.system_dir)
-            if stage.merge is not None:
-                current, record["merge"] = _merge(cfg, stage, Path(stage_cfg.system), result.system_dir, directory)
-            record["system"] = current
+            record = {"method": stage.method, "system": current}
             fingerprint.check(directory / "pipeline", fp, "never")
             atomic_write_text(directory / STAGE_DONE, json.dumps(record))
         systems[f"{index:02d} {stage.name or stage.method}"] = Path(current)
@@ -152,39 +132,12 @@ def run_pipeline(cfg: PipelineConfig):
     return TrainResult(out, Path(current), steps, stats={"report": report}, system_dir=Path(current))
 
 
-def _component_checksum(system_dir: Path, component: str) -> str | None:
-    from ragadapt.manifest import read_manifest
+def merge_settings(stage_cfg) -> dict:
+    """The stage's `merge` fields: part of its fingerprint here (the routine's own leaves them out, so a new merge
+    does not retrain), since a stage reused with another merge would hand on the wrong system."""
+    from ragadapt.training.fingerprint import MERGE_FIELDS
 
-    part = read_manifest(system_dir, "rag-system", verify_hashes=False)["components"].get(component) or {}
-    return part.get("checksum") or part.get("ref")  # a generator known by name has no files of its own
-
-
-def _merge(cfg: PipelineConfig, stage: PipelineStage, before: Path, after: Path, directory: Path) -> tuple[str, dict]:
-    """The stage's system with its adapted component interpolated towards the stage input's."""
-    from ragadapt.training.merge import merge_auto, merge_systems
-    from ragadapt.training.retrieval.evaluation import dev_examples
-
-    component, out = MERGEABLE[stage.method], directory / "merged-system"
-    if _component_checksum(before, component) == _component_checksum(after, component):
-        log.info("%s: the stage handed its input's %s on; nothing to merge", directory.name, component)
-        return str(after), {"alpha": None, "skipped": f"the {component} is the input's"}
-    if stage.merge == "auto":
-        _, alpha, scores = merge_auto(before, after, component, out, dev_examples(cfg.merge_dev)[: cfg.merge_max],
-                                      grid=cfg.merge_grid)
-        record = {"alpha": alpha, "dev_scores": scores, "dev": cfg.merge_dev}
-    else:
-        try:
-            alpha = float(stage.merge)
-        except (TypeError, ValueError) as e:
-            raise DataFormatError(f"must be a number in [0, 1] or auto, got {stage.merge!r}", field="merge") from e
-        merge_systems(before, after, component, alpha, out)
-        record = {"alpha": alpha}
-    if alpha == 0.0:  # the input's weights: hand the input on as it is (its checksums), not a re-saved copy
-        from ragadapt.training.compose import input_system
-
-        log.info("%s: merge at alpha 0 is the stage's input; handed on unchanged", directory.name)
-        input_system(before).save(out)
-    return str(out), record
+    return {name: getattr(stage_cfg, name) for name in MERGE_FIELDS if hasattr(stage_cfg, name)}
 
 
 def _faithfulness_data(cfg: PipelineConfig) -> Path | None:

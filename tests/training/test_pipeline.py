@@ -117,28 +117,35 @@ def test_pipeline_chains_every_routine(tmp_path, tiny_system, tiny_embedder_dir,
 
 
 def test_a_stage_can_merge_its_component_with_its_input(tmp_path, tiny_system):
+    """`merge` is the routine's own field: a stage sets it in its `fields`, and the stage hands on the merged
+    system (OUTPUT_DIR/system; the run's own is OUTPUT_DIR/unmerged-system)."""
     from safetensors.torch import load_file
 
     from ragadapt.training import PipelineConfig
     from ragadapt.training.config import from_dict
     from ragadapt.training.pipeline import run_pipeline
 
-    stage = {"name": "sft", "method": "sft", "merge": 0.5, "fields": {
-        "data": [{"path": "wiki-qa", "limit": 16}], "max_length": 512,
+    stage = {"name": "sft", "method": "sft", "fields": {
+        "merge": 0.5, "data": [{"path": "wiki-qa", "limit": 16}], "max_length": 512,
         "trainer": {"max_steps": 2, "learning_rate": 1e-2, "logging_steps": 1}}}
     cfg = from_dict(PipelineConfig, {"system": str(tiny_system), "output_dir": str(tmp_path / "p"), "stages": [stage],
                                      "evaluate": False})
     result = run_pipeline(cfg)
     stage_dir = tmp_path / "p" / "01-sft"
-    assert result.system_dir == stage_dir / "merged-system"
-    assert json.loads((stage_dir / "stage.json").read_text())["merge"] == {"alpha": 0.5}
-    weights = {name: load_file(str(d / "generator" / "model.safetensors"))
-               for name, d in (("base", tiny_system), ("adapted", stage_dir / "system"), ("merged", result.system_dir))}
+    assert result.system_dir == stage_dir / "system"
+    assert json.loads((stage_dir / "merge.json").read_text())["alpha"] == 0.5
+    weights = {name: load_file(str(d / "generator" / "model.safetensors")) for name, d in (
+        ("base", tiny_system), ("adapted", stage_dir / "unmerged-system"), ("merged", result.system_dir))}
     name = next(k for k in weights["merged"] if not torch.equal(weights["base"][k], weights["adapted"][k]))
     assert torch.equal(weights["merged"][name], torch.lerp(weights["base"][name], weights["adapted"][name], 0.5))
+    # a rerun with another merge reuses nothing of the stage: it must hand on another system
+    stamp = (stage_dir / "stage.json").stat().st_mtime_ns
+    cfg.stages[0].fields["merge"] = 1.0
+    run_pipeline(cfg)
+    assert (stage_dir / "stage.json").stat().st_mtime_ns != stamp
     bad = from_dict(PipelineConfig, {"system": str(tiny_system), "output_dir": str(tmp_path / "q"), "evaluate": False,
-                                     "stages": [{"method": "bridge", "merge": 0.5}]})
-    with pytest.raises(Exception, match="nothing to merge towards"):
+                                     "stages": [{"method": "bridge", "fields": {"merge": 0.5}}]})
+    with pytest.raises(Exception, match="nothing to merge it towards"):
         run_pipeline(bad)
 
 
@@ -166,15 +173,19 @@ def test_the_comparison_reuses_the_results_of_a_system_handed_on_unchanged(tmp_p
 
 
 def test_a_stage_that_handed_its_input_on_is_not_merged(tmp_path, tiny_system, monkeypatch):
-    """merge: auto on a stage whose component is its input's (its guard kept step 0) answers no dev questions."""
-    from ragadapt.training.pipeline import PipelineStage, _merge
+    """merge: auto on a run whose system is its input's (its guard kept step 0) answers no dev questions."""
+    from types import SimpleNamespace
 
-    monkeypatch.setattr("ragadapt.training.merge.merge_auto", lambda *a, **k: pytest.fail("merged the same weights"))
+    from ragadapt.training.merged_run import merge_run
+
+    monkeypatch.setattr("ragadapt.training.merge.answer_score", lambda *a, **k: pytest.fail("merged the same weights"))
     handed_on = tmp_path / "01-sft" / "system"
     shutil.copytree(tiny_system, handed_on)
-    current, record = _merge(None, PipelineStage(method="sft", merge="auto"), tiny_system, handed_on,
-                             tmp_path / "01-sft")
-    assert current == str(handed_on) and record["alpha"] is None and "input's" in record["skipped"]
+    cfg = SimpleNamespace(output_dir=str(tmp_path / "01-sft"), merge="auto", merge_dev="dev-select", merge_max=2,
+                          merge_grid=[0.0, 1.0])
+    assert merge_run(cfg, tiny_system, handed_on) == handed_on
+    assert "no component differs" in json.loads((tmp_path / "01-sft" / "merge.json").read_text())["skipped"]
+    assert not (tmp_path / "01-sft" / "unmerged-system").exists()
 
 
 def test_a_merge_at_alpha_0_hands_the_input_on(tmp_path, tiny_system):
@@ -184,8 +195,8 @@ def test_a_merge_at_alpha_0_hands_the_input_on(tmp_path, tiny_system):
     from ragadapt.training.config import from_dict
     from ragadapt.training.pipeline import run_pipeline
 
-    stage = {"name": "sft", "method": "sft", "merge": 0.0, "fields": {
-        "data": [{"path": "wiki-qa", "limit": 8}], "max_length": 512,
+    stage = {"name": "sft", "method": "sft", "fields": {
+        "merge": 0.0, "data": [{"path": "wiki-qa", "limit": 8}], "max_length": 512,
         "trainer": {"max_steps": 1, "learning_rate": 1e-2, "logging_steps": 1}}}
     cfg = from_dict(PipelineConfig, {"system": str(tiny_system), "output_dir": str(tmp_path / "p"), "stages": [stage],
                                      "evaluate": False})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ragadapt.training.config import RunConfig, _help
+from ragadapt.training.config import MergeSelection, RunConfig, _help
 
 
 # Defaults of each routine's trainer; a config's `trainer:` fields are merged over them (not replacing them).
@@ -17,7 +17,7 @@ LM_FT_DEFAULTS = {"per_device_train_batch_size": 4, "num_train_epochs": 1, "lear
 
 
 @dataclass
-class RetrieverDataConfig(RunConfig):
+class RetrieverDataConfig(MergeSelection, RunConfig):
     """Questions, candidates and the frozen LM that scores them (shared by REPLUG, RA-DIT, the reranker)."""
 
     system: str = _help("saved RAG system to adapt (built from `corpus` with the default embedder when the "
