@@ -10,12 +10,14 @@ from ragadapt.types import QAExample
 
 
 def score_answers(trajectories: Sequence[Trajectory], examples: Sequence[QAExample]) -> dict[str, float]:
-    from ragadapt.eval.metrics import answer_contains, exact_match, f1_score
+    """Mean answer contains, strict contains (no credit for naming every option), EM and F1."""
+    from ragadapt.eval.metrics import answer_contains, exact_match, f1_score, strict_contains
 
     n = max(1, len(examples))
     pairs = list(zip(trajectories, examples))
     return {"n": len(examples),
             "contains": sum(answer_contains(t.answer, e.answers) for t, e in pairs) / n,
+            "strict": sum(strict_contains(t.answer, e.answers, e.question) for t, e in pairs) / n,
             "em": sum(exact_match(t.answer, e.answers) for t, e in pairs) / n,
             "f1": sum(f1_score(t.answer, e.answers) for t, e in pairs) / n}
 
@@ -43,17 +45,15 @@ def kind_of(example: QAExample) -> str | None:
     return example.meta.get("kind") or example.meta.get("style")
 
 
-def contains_by_kind(trajectories: Sequence[Trajectory], examples: Sequence[QAExample]) -> dict[str, dict]:
-    """{kind: {n, contains}}: which shapes of question a workflow answers (empty when no example has a kind)."""
-    from ragadapt.eval.metrics import answer_contains
-
-    out: dict[str, dict] = {}
+def answers_by_kind(trajectories: Sequence[Trajectory], examples: Sequence[QAExample]) -> dict[str, dict]:
+    """{kind: {n, contains, strict}}: which shapes of question a workflow answers (empty when no example has a
+    kind)."""
+    groups: dict[str, list] = {}
     for t, e in zip(trajectories, examples):
         if (kind := kind_of(e)) is not None:
-            row = out.setdefault(kind, {"n": 0, "contains": 0.0})
-            row["n"] += 1
-            row["contains"] += float(answer_contains(t.answer, e.answers))
-    return {k: {"n": r["n"], "contains": r["contains"] / r["n"]} for k, r in sorted(out.items())}
+            groups.setdefault(kind, []).append((t, e))
+    return {kind: {k: v for k, v in score_answers(*zip(*pairs)).items() if k in ("n", "contains", "strict")}
+            for kind, pairs in sorted(groups.items())}
 
 
 def evaluate_agent(agent, examples: Sequence[QAExample], batch: int = 32, show_progress: bool = True):
@@ -70,6 +70,6 @@ def evaluate_agent(agent, examples: Sequence[QAExample], batch: int = 32, show_p
     recall = gold_document_recall(trajectories, examples)
     if recall is not None:
         scores["gold_doc_recall"] = recall
-    if by_kind := contains_by_kind(trajectories, examples):
+    if by_kind := answers_by_kind(trajectories, examples):
         scores["by_kind"] = by_kind
     return scores, trajectories

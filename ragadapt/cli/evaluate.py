@@ -5,7 +5,7 @@ from __future__ import annotations
 from ragadapt.jsonl import write_jsonl
 from ragadapt.report import write_report
 
-HELP = "evaluate a saved system on QA data (EM, F1, contains, recall@k, MRR, nDCG)"
+HELP = "evaluate a saved system on QA data (EM, F1, contains, strict contains, recall@k, MRR, nDCG)"
 
 
 def add_parser(sub) -> None:

@@ -51,6 +51,34 @@ def answer_contains(prediction: str, golds: Sequence[str]) -> float:
     return float(any(_words(g) and f" {_words(g)} " in p for g in golds))
 
 
+# the last clause of a question that offers a choice: "Which came first, Dune or Lolita?" / "...: A or B?"
+_OPTIONS = re.compile(r"[,:]\s*([^,:?]+?)\s+or\s+([^,:?]+?)\s*\?\s*$", re.IGNORECASE)
+_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+
+
+def question_options(question: str) -> list[str]:
+    """The options a question offers to choose from ("..., A or B?"); [] when it offers none."""
+    match = _OPTIONS.search(question or "")
+    return [match.group(1), match.group(2)] if match else []
+
+
+def strict_contains(prediction: str, golds: Sequence[str], question: str = "") -> float:
+    """answer_contains, without the credit it gives a reply that hedges: for a question offering options, 1 only
+    when the reply names a right option and none of the others ("Dune or Lolita" is right for neither); for a
+    yes/no question, the first yes or no the reply says. Any other question: answer_contains."""
+    gold_words = {_words(g) for g in golds if _words(g)}
+    if gold_words and gold_words <= {"yes", "no"}:
+        first = _YES_NO.search(prediction)
+        return float(first is not None and first.group(1).lower() in gold_words)
+    options = question_options(question)
+    right = [o for o in options if _words(o) in gold_words or answer_contains(o, golds)]
+    if not right:  # no option is a gold answer: not a choice between the answers
+        return answer_contains(prediction, golds)
+    # an option inside a gold answer ("the Wind" of "Gone with the Wind") is not a second choice named
+    others = [o for o in options if o not in right and not answer_contains(" ".join(golds), [o])]
+    return float(answer_contains(prediction, golds) and not any(answer_contains(prediction, [o]) for o in others))
+
+
 # ---- retrieval: `relevant` is a list of booleans in rank order ------------------------------------
 
 def recall_at_k(relevant: Sequence[bool], k: int, n_relevant: int | None = None) -> float:

@@ -7,7 +7,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ragadapt.eval.metrics import answer_contains, exact_match, f1_score, is_abstention, mrr, ndcg_at_k, recall_at_k
+from ragadapt.eval.metrics import (
+    answer_contains, exact_match, f1_score, is_abstention, mrr, ndcg_at_k, recall_at_k, strict_contains,
+)
 from ragadapt.jsonl import write_jsonl
 from ragadapt.report import write_report
 from ragadapt.types import Hit, QAExample
@@ -68,7 +70,8 @@ def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 1
                 pred = answers[j].text
                 row.update(prediction=pred, passages_used=[h.passage.id for h in answers[j].hits],
                            em=exact_match(pred, ex.answers), f1=f1_score(pred, ex.answers),
-                           contains=answer_contains(pred, ex.answers), abstained=is_abstention(pred))
+                           contains=answer_contains(pred, ex.answers),
+                           strict=strict_contains(pred, ex.answers, ex.question), abstained=is_abstention(pred))
             rows.append(row)
         bar.update(len(batch))
     bar.close()
@@ -76,7 +79,7 @@ def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 1
     for row in rows:
         if "passages_used" in row:
             row["n_passages"] = len(row["passages_used"])
-    metric_keys = ([] if retrieval_only else ["em", "f1", "contains", "abstained", "n_passages"]) + [f"recall@{k}" for k in ks] + \
+    metric_keys = ([] if retrieval_only else ["em", "f1", "contains", "strict", "abstained", "n_passages"]) + [f"recall@{k}" for k in ks] + \
         ["mrr", f"ndcg@{max(ks)}"]
     modes = {mode: sum(r["relevance"] == mode for r in rows) for mode in ("gold ids", "answer containment")}
     summary = {"n": len(rows), **{key: _mean(rows, key) for key in metric_keys},

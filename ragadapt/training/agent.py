@@ -179,6 +179,12 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def _kind_cell(scores: dict) -> str:
+    if "contains" not in scores:
+        return "-"
+    return f"{100 * scores['contains']:.1f} / {100 * scores['strict']:.1f}"
+
+
 def compare(system, runs: dict[str, tuple[str, object]], examples: list[QAExample], cfg: AgentConfig,
             out: Path) -> dict:
     """{row name: scores + trajectory statistics}; trajectories under out/trajectories/, report.md."""
@@ -191,18 +197,21 @@ def compare(system, runs: dict[str, tuple[str, object]], examples: list[QAExampl
         save_trajectories(out / "trajectories" / f"{row.replace(' ', '_').replace('/', '-')}.jsonl", trajectories)
         report[row] = summary
         log.info("%s: %s", row, summary)
-    lines = ["| workflow | n | answer contains | EM | F1 | gold articles retrieved | searches / q | "
-             "format errors / q | fallback share |", "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {row} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['em']:.1f} | {100 * r['f1']:.1f} | "
+    lines = ["| workflow | n | answer contains | strict | EM | F1 | gold articles retrieved | searches / q | "
+             "format errors / q | fallback share |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {row} | {r['n']} | {100 * r['contains']:.1f} | {100 * r['strict']:.1f} | {100 * r['em']:.1f} | "
+              f"{100 * r['f1']:.1f} | "
               f"{_percent(r.get('gold_doc_recall'))} | {r['searches']:.2f} | {r['format_errors']:.2f} | "
               f"{r.get('stop_fallback', 0.0):.2f} |" for row, r in report.items()]
     kinds = sorted({k for r in report.values() for k in r.get("by_kind", {})})
-    if kinds:  # answer contains per kind of question (n in the header)
+    if kinds:  # answer contains / strict per kind of question (n in the header)
         counts = next(r["by_kind"] for r in report.values() if "by_kind" in r)
-        lines += ["", "| workflow | " + " | ".join(f"{k} ({counts.get(k, {}).get('n', 0)})" for k in kinds) + " |",
+        lines += ["", "answer contains / strict (a reply naming every option of a which-of question, or saying "
+                  "both yes and no, is not strictly right) per kind of question:", "",
+                  "| workflow | " + " | ".join(f"{k} ({counts.get(k, {}).get('n', 0)})" for k in kinds) + " |",
                   "|---|" + "---|" * len(kinds)]
-        lines += [f"| {row} | " + " | ".join(_percent(r.get("by_kind", {}).get(k, {}).get("contains")) for k in kinds)
-                  + " |" for row, r in report.items()]
+        lines += [f"| {row} | " + " | ".join(_kind_cell(r.get("by_kind", {}).get(k, {})) for k in kinds) + " |"
+                  for row, r in report.items()]
     from ragadapt.provenance import run_info
     from ragadapt.report import write_report
 

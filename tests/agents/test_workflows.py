@@ -138,16 +138,19 @@ def test_gold_document_recall_counts_each_gold_article(retriever, scripted):
 
 
 def test_answers_per_kind_of_question():
-    from ragadapt.agents.evaluation import contains_by_kind
+    from ragadapt.agents.evaluation import answers_by_kind
     from ragadapt.agents.trajectory import Trajectory
     from ragadapt.types import QAExample
 
     runs = [Trajectory("a", "react", answer="Dune"), Trajectory("b", "react", answer="no"),
-            Trajectory("c", "react", answer="yes"), Trajectory("d", "react", answer="Paris")]
-    examples = [QAExample("a", ["Dune"], meta={"kind": "comparison"}),
+            Trajectory("c", "react", answer="yes"), Trajectory("d", "react", answer="Paris"),
+            Trajectory("e", "react", answer="Dune or Lolita")]
+    examples = [QAExample("Which came first, Dune or Lolita?", ["Dune"], meta={"kind": "comparison"}),
                 QAExample("b", ["yes"], meta={"kind": "comparison"}),
                 QAExample("c", ["yes"], meta={"style": "comparison-yes-no"}),  # a recipe's style counts as kind
-                QAExample("d", ["Paris"])]  # no kind: left out
-    assert contains_by_kind(runs, examples) == {"comparison": {"n": 2, "contains": 0.5},
-                                                "comparison-yes-no": {"n": 1, "contains": 1.0}}
-    assert contains_by_kind(runs[3:], examples[3:]) == {}
+                QAExample("d", ["Paris"]),  # no kind: left out
+                QAExample("Which came first, Dune or Lolita?", ["Dune"], meta={"kind": "comparison"})]
+    assert answers_by_kind(runs, examples) == {  # naming both options is contained, not strictly right
+        "comparison": {"n": 3, "contains": 2 / 3, "strict": 1 / 3},
+        "comparison-yes-no": {"n": 1, "contains": 1.0, "strict": 1.0}}
+    assert answers_by_kind(runs[3:4], examples[3:4]) == {}

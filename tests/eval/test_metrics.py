@@ -33,3 +33,25 @@ def test_retrieval_metrics_hand_computed():
     idcg = 1 + 1 / math.log2(3)
     assert ndcg_at_k(rel, 4, n_relevant=2) == pytest.approx(dcg / idcg)
     assert ndcg_at_k([True], 10, n_relevant=1) == 1.0
+
+
+def test_strict_contains_gives_no_credit_for_naming_every_option():
+    from ragadapt.eval.metrics import answer_contains, question_options, strict_contains
+
+    q = "Which band was formed first, Led Zeppelin or the Rolling Stones?"
+    golds = ["The Rolling Stones", "Rolling Stones"]
+    assert question_options(q) == ["Led Zeppelin", "the Rolling Stones"]
+    assert strict_contains("The Rolling Stones, in 1962.", golds, q) == 1.0
+    hedge = "Led Zeppelin or the Rolling Stones"
+    assert answer_contains(hedge, golds) == 1.0 and strict_contains(hedge, golds, q) == 0.0
+    assert strict_contains("Led Zeppelin", golds, q) == 0.0
+    # an option inside the gold answer is not a second option named
+    film = "Which film was directed by Victor Fleming: The Wind or Gone with the Wind?"
+    assert strict_contains("Gone with the Wind", ["Gone with the Wind"], film) == 1.0
+    # yes / no: the first one said
+    assert strict_contains("No, it is not.", ["no"], "Is ayurveda scientific?") == 1.0
+    assert strict_contains("Yes. No.", ["no"], "Is it?") == 0.0
+    assert strict_contains("I do not know", ["no"], "Is it?") == 0.0
+    # no options, or options that are not the answers: answer contains
+    assert strict_contains("It is Paris.", ["Paris"], "What is the capital of France?") == 1.0
+    assert strict_contains("blue", ["blue"], "Is it red, green or blue?") == 1.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("recall@1", "recall@5", "recall@20", "mrr", "contains", "f1")
+COLUMNS = ("recall@1", "recall@5", "recall@20", "mrr", "contains", "strict", "f1")
 
 
 def dev_examples(dev_set: str | None):
@@ -54,7 +54,7 @@ def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval:
         answers = evaluate(rag, examples[:max_answer_eval], ks=(answer_k,), out_dir=out_dir / split,
                            show_progress=False) if generator is not None and max_answer_eval > 0 else {}
         out[split] = {**{k: retrieval[k] for k in ("n", "recall@1", "recall@5", "recall@20", "mrr")},
-                      **{k: answers[k] for k in ("contains", "em", "f1", "abstained") if k in answers},
+                      **{k: answers[k] for k in ("contains", "strict", "em", "f1", "abstained") if k in answers},
                       "answered": answers.get("n", 0), "predictions": str(out_dir / split / "predictions.jsonl")}
         log.info("%s %s: %s", out_dir.name, split, out[split])
     return out
