@@ -79,8 +79,8 @@ def evaluate(system, examples: Sequence[QAExample], ks: Sequence[int] = (1, 5, 1
     for row in rows:
         if "passages_used" in row:
             row["n_passages"] = len(row["passages_used"])
-    metric_keys = ([] if retrieval_only else ["em", "f1", "contains", "strict", "abstained", "n_passages"]) + [f"recall@{k}" for k in ks] + \
-        ["mrr", f"ndcg@{max(ks)}"]
+    answer_keys = [] if retrieval_only else ["em", "f1", "contains", "strict", "abstained", "n_passages"]
+    metric_keys = answer_keys + [f"recall@{k}" for k in ks] + ["mrr", f"ndcg@{max(ks)}"]
     modes = {mode: sum(r["relevance"] == mode for r in rows) for mode in ("gold ids", "answer containment")}
     summary = {"n": len(rows), **{key: _mean(rows, key) for key in metric_keys},
                "relevance": ", ".join(f"{n} by {mode}" for mode, n in modes.items() if n) or "none",
