@@ -51,7 +51,7 @@ def routine(method: str):
         return train
     adapts = METHODS[method][2]
     return merging(adapts_generator(train, method) if adapts.startswith("generator") and method != "ra-dit"
-                   else train, adapts)
+                   else train, adapts, method)
 
 
 def methods() -> dict:

@@ -100,6 +100,11 @@ class MergeSelection:
                            "set's selection half; dev-select:1 its one-hop questions; or a .jsonl)", "dev-select")
     merge_max: int = _help("merge_dev questions answered per candidate alpha", 60)
     merge_grid: list[float] = _help("the alphas `merge: auto` tries", factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
+    merge_tolerance: float | None = _help("`merge: auto` rule. null: the alpha answering `merge_dev` best. A number "
+                                          "(0.01 = 1 point): the largest alpha answering at most that much below "
+                                          "alpha 0, i.e. keep as much of what the run learned as the dev "
+                                          "questions allow (for a skill they do not measure, e.g. abstaining)",
+                                          None)
 
 
 @dataclass

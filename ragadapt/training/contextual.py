@@ -258,9 +258,11 @@ def general_texts(n: int) -> list[str]:
     return texts[:n]
 
 
-def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str, str]) -> dict:
+def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str, str], known: dict | None = None
+                       ) -> dict:
     """Each named model on the held-out contexts (with the system's prompt) and, with a system, the system end to
-    end on the dev sets with each model as its generator; report.json/report.md, with the gates."""
+    end on the dev sets with each model as its generator; report.json/report.md, with the gates ("after" against
+    "before"). `known`: an earlier report's summaries and served answers of some of the names, reused."""
     from ragadapt.eval.faithfulness import evaluate_faithfulness, markdown_table
     from ragadapt.generation import TransformersGenerator
     from ragadapt.provenance import run_info
@@ -269,6 +271,11 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
     judge = TransformersGenerator.from_pretrained(cfg.judge) if cfg.judge else None
     summaries, served, out = {}, {}, Path(cfg.output_dir)
     for name, model in models.items():
+        if known and name in known.get("summaries", {}):
+            summaries[name] = known["summaries"][name]
+            if name in known.get("served", {}):
+                served[name] = known["served"][name]
+            continue
         generator = TransformersGenerator.from_pretrained(model)
         summary, rows = evaluate_faithfulness(generator, examples, prompt=served_prompt(cfg), judge_generator=judge,
                                               general_texts=general_texts(cfg.general_texts))
@@ -289,6 +296,25 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
     inputs = {"test contexts": test_path, "system": Path(cfg.system) / "manifest.json" if cfg.system else None}
     write_report(out, {**summaries, "served": served, "gates": checks}, table, run_info(inputs, config=to_dict(cfg)))
     return {"summaries": summaries, "served": served, "gates": checks, "table": table}
+
+
+def report_merged(cfg: ContextualConfig, merged_system: Path, unmerged_system: Path) -> None:
+    """The merge step's report: the merged generator becomes "after" (what the gates judge), the run's own
+    generator stays as "unmerged"; the rows already measured are reused."""
+    import json
+
+    out = Path(cfg.output_dir)
+    earlier = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    names = {k for k in earlier if isinstance(earlier.get(k), dict) and "abstention" in earlier[k]}
+    known = {"summaries": {n: earlier[n] for n in names}, "served": earlier.get("served", {})}
+    for part in ("summaries", "served"):  # the run's own "after" is now called "unmerged"
+        if "after" in known[part]:
+            after = known[part].pop("after")
+            known[part].setdefault("unmerged", after)  # (a report merged before already has it: measure again)
+    report = faithfulness_table(cfg, out / "data" / "test.jsonl", {
+        "before": cfg.model, "unmerged": str(unmerged_system / "generator"),
+        "after": str(merged_system / "generator")}, known=known)
+    print(report["table"])
 
 
 def served_answers(cfg: ContextualConfig, generator, out_dir: Path) -> dict:

@@ -28,7 +28,7 @@ VOLATILE = {"output_dir", "resume", "evaluate", "logging_steps", "save_steps", "
 
 # how the finished run is merged back towards its input (ragadapt.training.merged_run): done after training, from
 # its result, so a new merge reuses the trained run (top-level fields only: a LoRA setting is also named merge)
-MERGE_FIELDS = ("merge", "merge_dev", "merge_max", "merge_grid")
+MERGE_FIELDS = ("merge", "merge_dev", "merge_max", "merge_grid", "merge_tolerance")
 
 
 class RunMismatch(RagadaptError):

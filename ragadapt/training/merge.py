@@ -129,11 +129,20 @@ def merge_systems(base_system: str | Path, adapted_system: str | Path, component
     return out
 
 
-def choose_alpha(score: Callable[[float], float], grid: Sequence[float] = GRID) -> tuple[float, dict[float, float]]:
+def choose_alpha(score: Callable[[float], float], grid: Sequence[float] = GRID,
+                 tolerance: float | None = None) -> tuple[float, dict[float, float]]:
     """The alpha of `grid` with the best `score` (evaluated on dev-select); ties go to the smaller alpha (closer
-    to the base: the safer of two equal choices)."""
+    to the base: the safer of two equal choices). With `tolerance`: the largest alpha (the most of the
+    adaptation) whose score is at most `tolerance` below alpha 0's (the base's): for an adaptation the dev
+    questions do not measure (abstaining on unanswerable contexts), as long as they do not lose."""
     scores = {float(a): float(score(float(a))) for a in grid}
-    best = max(scores, key=lambda a: (scores[a], -a))
+    if tolerance is None:
+        best = max(scores, key=lambda a: (scores[a], -a))
+    else:
+        if 0.0 not in scores:
+            raise DataFormatError("a merge tolerance is measured from alpha 0: put 0 in merge_grid",
+                                  field="merge_grid")
+        best = max(a for a, s in scores.items() if s >= scores[0.0] - tolerance - 1e-9)
     log.info("merge alpha on dev-select: %s -> %.2f", {a: round(s, 4) for a, s in scores.items()}, best)
     return best, scores
 

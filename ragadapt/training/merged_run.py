@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 UNMERGED = "unmerged-system"
 RECORD = "merge.json"
+# routines whose report is not a table of before/after stages re-report the merged system themselves:
+# method -> "module:function(cfg, merged_system, unmerged_system)"
+REPORTERS = {"generator-contextual": "ragadapt.training.contextual:report_merged"}
 
 
 def components(system_dir: Path) -> dict[str, str | None]:
@@ -57,7 +60,7 @@ def check_mergeable(cfg, adapts: str) -> None:
                               f"it towards (merge only a component the input system has)", field="merge")
 
 
-def merging(train, adapts: str):
+def merging(train, adapts: str, method: str = ""):
     """Wrap a routine: when its config sets `merge`, its OUTPUT_DIR/system is merged back towards its input."""
 
     def run(cfg):
@@ -65,7 +68,7 @@ def merging(train, adapts: str):
         result = train(cfg)
         if getattr(cfg, "merge", None) is None or result.system_dir is None:
             return result
-        result.system_dir = merge_run(cfg, Path(cfg.system), Path(result.system_dir))
+        result.system_dir = merge_run(cfg, Path(cfg.system), Path(result.system_dir), method)
         return result
 
     run.__name__ = getattr(train, "__name__", "run")
@@ -73,7 +76,7 @@ def merging(train, adapts: str):
     return run
 
 
-def merge_run(cfg, before: Path, after: Path) -> Path:
+def merge_run(cfg, before: Path, after: Path, method: str = "") -> Path:
     """Merge `after` (the run's OUTPUT_DIR/system) towards `before`; returns the system the run hands on."""
     from ragadapt.training.merge import answer_score, choose_alpha
     from ragadapt.training.retrieval.evaluation import dev_examples
@@ -102,12 +105,17 @@ def merge_run(cfg, before: Path, after: Path) -> Path:
         def candidate(a: float) -> float:
             return score(_merged(before, after, changed, a, work / f"alpha-{a}"))
 
-        alpha, scores = choose_alpha(candidate, cfg.merge_grid)
+        alpha, scores = choose_alpha(candidate, cfg.merge_grid, getattr(cfg, "merge_tolerance", None))
         shutil.rmtree(work, ignore_errors=True)
     _merged(before, after, changed, alpha, target)
     log.info("merge: %s at alpha %.2f -> %s (the run's own system: %s)", ", ".join(changed), alpha, target, after)
     _record(out, {"alpha": alpha, "components": changed, "added": added, "dev": cfg.merge_dev if scores else None,
                   "dev_scores": scores, "unmerged": str(after), "system": str(target)})
+    if method in REPORTERS and getattr(cfg, "evaluate", True) and (out / "report.json").is_file():
+        import importlib
+
+        module, name = REPORTERS[method].split(":")
+        getattr(importlib.import_module(module), name)(cfg, target, after)
     _report(cfg, out, target, alpha, changed, scores)
     return target
 

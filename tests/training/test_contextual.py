@@ -107,6 +107,27 @@ def test_contextual_on_a_system_reports_it_as_served(tmp_path, tiny_system):
     assert json.loads((result.system_dir / "manifest.json").read_text())["components"]["generator"]
 
 
+def test_contextual_merge_reports_the_merged_generator(tmp_path, tiny_system):
+    """merge: the gates judge the merged generator ("after"); the run's own is reported as "unmerged", and the
+    rows measured before the merge are reused, not answered again."""
+    from ragadapt.training import routine
+    from ragadapt.training.config import from_dict, ContextualConfig
+
+    cfg = from_dict(ContextualConfig, {
+        "system": str(tiny_system), "output_dir": str(tmp_path / "ctx"), "recipe": "template", "max_train": 16,
+        "max_test": 2, "max_length": 256, "general_texts": 2, "dev_set": "dev-test", "max_answer_eval": 2,
+        "dev_select": None, "merge": 0.5, "trainer": {"max_steps": 2, "learning_rate": 3e-3}})
+    result = routine("generator-contextual")(cfg)
+    out = tmp_path / "ctx"
+    assert result.system_dir == out / "system" and json.loads((out / "merge.json").read_text())["alpha"] == 0.5
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["served"]) == ["before", "unmerged", "after"]
+    assert {"before", "unmerged", "after"} <= set(report) and "after" in report["gates"]["answers"]
+    assert not (out / "served" / "unmerged").exists()  # reused from the run's own report
+    text = (out / "report.md").read_text()
+    assert "## Merge (WiSE-FT)" in text and "Gates:" in text
+
+
 def test_eval_faithfulness_cli(tmp_path, tiny_generator_dir, capsys):
     from ragadapt.cli.main import main
     from ragadapt.corpora.contexts import ContextBuilder

@@ -53,6 +53,12 @@ def test_auto_alpha_picks_the_best_dev_select_score_and_ties_go_to_the_base():
     scripted = {0.0: 0.40, 0.25: 0.52, 0.5: 0.55, 0.75: 0.55, 1.0: 0.30}
     assert choose_alpha(scripted.__getitem__)[0] == 0.5
     assert choose_alpha(lambda a: 0.5)[0] == 0.0
+    # with a tolerance: the most of the adaptation that stays within it of alpha 0
+    falling = {0.0: 0.60, 0.25: 0.62, 0.5: 0.595, 0.75: 0.58, 1.0: 0.50}
+    assert choose_alpha(falling.__getitem__, tolerance=0.01)[0] == 0.5
+    assert choose_alpha(falling.__getitem__, tolerance=0.0)[0] == 0.25
+    with pytest.raises(Exception, match="put 0 in merge_grid"):
+        choose_alpha(falling.__getitem__, grid=[0.5, 1.0], tolerance=0.01)
 
 
 def test_merge_cli_with_a_fixed_alpha(tmp_path, two_systems, capsys):
