@@ -307,10 +307,22 @@ def report_merged(cfg: ContextualConfig, merged_system: Path, unmerged_system: P
     earlier = json.loads((out / "report.json").read_text(encoding="utf-8"))
     names = {k for k in earlier if isinstance(earlier.get(k), dict) and "abstention" in earlier[k]}
     known = {"summaries": {n: earlier[n] for n in names}, "served": earlier.get("served", {})}
+    renamed = "unmerged" not in known["summaries"]  # (a report merged before has it: "after" is measured again)
     for part in ("summaries", "served"):  # the run's own "after" is now called "unmerged"
         if "after" in known[part]:
             after = known[part].pop("after")
-            known[part].setdefault("unmerged", after)  # (a report merged before already has it: measure again)
+            known[part].setdefault("unmerged", after)
+    if renamed:  # its prediction files too, or the merged generator's would overwrite them (and the paired counts)
+        import os
+
+        for old, new in ((out / "served" / "after", out / "served" / "unmerged"),
+                         (out / "predictions_after.jsonl", out / "predictions_unmerged.jsonl")):
+            if old.exists() and not new.exists():
+                os.replace(old, new)
+        for summary in known["served"].get("unmerged", {}).values():
+            if isinstance(summary, dict) and "predictions" in summary:
+                summary["predictions"] = str(summary["predictions"]).replace(
+                    str(Path("served") / "after"), str(Path("served") / "unmerged"))
     report = faithfulness_table(cfg, out / "data" / "test.jsonl", {
         "before": cfg.model, "unmerged": str(unmerged_system / "generator"),
         "after": str(merged_system / "generator")}, known=known)

@@ -123,7 +123,9 @@ def test_contextual_merge_reports_the_merged_generator(tmp_path, tiny_system):
     report = json.loads((out / "report.json").read_text())
     assert list(report["served"]) == ["before", "unmerged", "after"]
     assert {"before", "unmerged", "after"} <= set(report) and "after" in report["gates"]["answers"]
-    assert not (out / "served" / "unmerged").exists()  # reused from the run's own report
+    # reused from the run's own report, its predictions moved aside so the paired counts stay its own
+    assert (out / "served" / "unmerged" / "dev-test" / "predictions.jsonl").is_file()
+    assert "served/unmerged" in report["served"]["unmerged"]["dev-test"]["predictions"]
     text = (out / "report.md").read_text()
     assert "## Merge (WiSE-FT)" in text and "Gates:" in text
 
