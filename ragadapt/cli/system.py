@@ -28,6 +28,9 @@ def add_parser(sub) -> None:
     merge.add_argument("--dev", default="dev-select", help="questions that choose alpha with --alpha auto: dev-select "
                        "(default), dev-select:1 / :2, or a QA .jsonl")
     merge.add_argument("--limit", type=int, default=None, help="use the first N dev questions (faster)")
+    merge.add_argument("--tolerance", type=float, default=None,
+                       help="with --alpha auto: the largest alpha scoring at most this much (0.01 = 1 point) below "
+                            "alpha 0, instead of the best-scoring one (a routine's merge_tolerance)")
     merge.add_argument("--overwrite", action="store_true", help="replace --out when it exists")
 
 
@@ -63,7 +66,8 @@ def run_merge(args) -> int:
     prepare_out(args.out, args.overwrite, "a system")
     if args.alpha == "auto":
         examples = dev_examples(args.dev)[: args.limit]
-        out, alpha, scores = merge_auto(args.base, args.adapted, args.component, args.out, examples)
+        out, alpha, scores = merge_auto(args.base, args.adapted, args.component, args.out, examples,
+                                        tolerance=args.tolerance)
         print("alpha on " + args.dev + ": " + ", ".join(f"{a:g} -> {100 * s:.1f}" for a, s in scores.items()))
     else:
         try:

@@ -159,12 +159,14 @@ def answer_score(examples, metric: str = "contains") -> Callable[[Path], float]:
 
 
 def merge_auto(base_system: str | Path, adapted_system: str | Path, component: str, out: str | Path, examples,
-               grid: Sequence[float] = GRID, metric: str = "contains") -> tuple[Path, float, dict]:
-    """Merge at the alpha whose system answers `examples` (dev-select) best; returns (system, alpha, scores)."""
+               grid: Sequence[float] = GRID, metric: str = "contains", tolerance: float | None = None
+               ) -> tuple[Path, float, dict]:
+    """Merge at the alpha whose system answers `examples` (dev-select) best (or, with `tolerance`, the largest
+    within it of alpha 0: see choose_alpha); returns (system, alpha, scores)."""
     evaluate_system = answer_score(examples, metric)
     with tempfile.TemporaryDirectory(dir=Path(out).parent if Path(out).parent.exists() else None) as tmp:
         def score(alpha: float) -> float:
             return evaluate_system(merge_systems(base_system, adapted_system, component, alpha, Path(tmp) / f"a{alpha}"))
 
-        alpha, scores = choose_alpha(score, grid)
+        alpha, scores = choose_alpha(score, grid, tolerance)
     return merge_systems(base_system, adapted_system, component, alpha, out), alpha, scores

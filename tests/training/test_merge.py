@@ -84,3 +84,20 @@ def test_merge_cli_names_a_directory_that_is_not_a_system(tmp_path, two_systems,
         err = capsys.readouterr().err
         assert "missing is not a saved system (no manifest.json)" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_merge_cli_tolerance_keeps_the_most_that_does_not_lose(tmp_path, two_systems, capsys, monkeypatch):
+    import re
+
+    import ragadapt.training.merge as merge
+    from ragadapt.cli.main import main
+
+    falling = {0.0: 0.60, 0.25: 0.62, 0.5: 0.595, 0.75: 0.58, 1.0: 0.50}  # by the candidate's folder name
+    monkeypatch.setattr(merge, "answer_score", lambda examples, metric="contains": lambda d: falling[
+        float(re.search(r"a([\d.]+)$", str(d)).group(1))])
+    base, adapted = two_systems
+    args = ["system", "merge", str(base), str(adapted), "--component", "generator", "--limit", "1"]
+    assert main(args + ["--out", str(tmp_path / "best")]) == 0
+    assert "merged generator at alpha 0.25" in capsys.readouterr().out
+    assert main(args + ["--tolerance", "0.01", "--out", str(tmp_path / "tol")]) == 0
+    assert "merged generator at alpha 0.5" in capsys.readouterr().out
