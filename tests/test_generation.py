@@ -65,3 +65,20 @@ def test_cut_at_stop_keeps_the_earliest_stop_string():
 
     assert cut_at_stop("<search>x</search> junk </answer>", ["</answer>", "</search>"]) == "<search>x</search>"
     assert cut_at_stop("no stop here", ["</search>"]) == "no stop here" and cut_at_stop("a", None) == "a"
+
+
+def test_a_bf16_scorer_answers_in_the_served_dtype(tiny_generator_dir):
+    """Routines score with bf16 where it is native; answers they report come from the fp32 model a system serves
+    (a bf16 copy answers differently), loaded once; a generator already in the served dtype is itself."""
+    import torch
+
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.generation.base import as_served
+
+    scorer = TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu", dtype=torch.bfloat16)
+    served = as_served(scorer)
+    assert served is not scorer and served.module.dtype == torch.float32
+    assert scorer.module.dtype == torch.bfloat16 and as_served(scorer) is served
+    fresh = TransformersGenerator.from_pretrained(str(tiny_generator_dir), device="cpu")
+    assert all(torch.equal(a, b) for a, b in zip(served.module.parameters(), fresh.module.parameters()))
+    assert as_served(fresh) is fresh and as_served("not a transformers generator") == "not a transformers generator"

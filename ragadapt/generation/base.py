@@ -55,3 +55,10 @@ def save_model_dir(model, tokenizer, directory, kind: str, model_card: str | Non
             (tmp / "README.md").write_text(model_card, encoding="utf-8")
         write_manifest(tmp, kind, **fields)
     return Path(directory)
+
+
+def as_served(generator):
+    """`generator` as a system serves it: a generator that scores in another dtype than it serves in (see
+    `TransformersGenerator.served`) gives its served copy; any other generator is itself."""
+    served = getattr(generator, "served", None)
+    return served() if callable(served) else generator

@@ -18,6 +18,7 @@ from pathlib import Path
 from ragadapt.bridges.bgm import BGMBridge, bridge_messages, candidate_labels, format_selection, parse_selection
 from ragadapt.bridges.silver import ANSWER_METRICS, answer_metric_scorer, likelihood_scorer, silver_sequences
 from ragadapt.errors import DataFormatError
+from ragadapt.generation.base import as_served
 from ragadapt.jsonl import write_jsonl
 from ragadapt.prompts import RAGPrompt
 from ragadapt.training.retrieval.config import BridgeConfig
@@ -131,7 +132,7 @@ def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, 
     splits = {name: (examples, system.retrieve([e.question for e in examples], cfg.k))
               for name, examples in (("held-out", test), *dev_sets(cfg.dev_set).items()) if examples}
     selectors = strategies(cfg.k, bridges, load_reranker(cfg.compare_reranker))
-    return compare(generator, RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens), splits, selectors, bridges, out,
+    return compare(as_served(generator), RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens), splits, selectors, bridges, out,
                    cfg.score_batch_size)
 
 
@@ -225,6 +226,7 @@ def choose_bridge(system, generator, bridges: dict, cfg: BridgeConfig) -> tuple[
     from ragadapt.training.retrieval.evaluation import dev_examples
 
     examples = dev_examples(cfg.dev_select)[: cfg.dev_select_max]
+    generator = as_served(generator)  # answered as served (the scorer may be bf16)
     scores = {}
     for name, bridge in [(None, None), *bridges.items()]:
         config = replace(system.config, fetch_k=cfg.k, max_new_tokens=24) if bridge else \

@@ -56,19 +56,23 @@ def lm_ft_data(system, examples, cfg: RADITConfig, model: str, generator, system
     import json
 
     from ragadapt.atomic import atomic_write_text
+    from ragadapt.generation.base import as_served
     from ragadapt.prompts import RAGPrompt
     from ragadapt.training import fingerprint
 
     path, stamp = data_dir / "train.jsonl", data_dir / fingerprint.FINGERPRINT
+    # own targets are the generator's answers as served (the scorer may be bf16): the replies the system gives
+    answerer = as_served(generator) if cfg.lm_targets == "own" else None
     questions = json.dumps([[e.question, list(e.answers), list(e.gold_doc_ids or ())] for e in examples])
     made_by = fingerprint.make({"model": model, "system": system_dir, "lm_k": cfg.lm_k, "lm_targets": cfg.lm_targets,
                                 "lm_max_length": cfg.lm_max_length,
+                                "answer_dtype": str(getattr(getattr(answerer, "module", None), "dtype", None)),
                                 "questions": hashlib.sha256(questions.encode()).hexdigest()})
     if cfg.resume != "never" and path.is_file() and fingerprint.matches(data_dir, made_by):
         log.info("%s: reusing %s (made from the same questions, system and generator)", data_dir.parent.name, path)
         return path
     prompt = RAGPrompt(system=system.config.system_prompt, max_prompt_tokens=cfg.lm_max_length - 32)
-    own = (generator, system.config.max_new_tokens) if cfg.lm_targets == "own" else None
+    own = (answerer, system.config.max_new_tokens) if answerer is not None else None
     rows = lm_ft_rows(system.retriever, examples, cfg.lm_k, prompt, generator.count_tokens, own)
     stamp.unlink(missing_ok=True)  # a kill before the new stamp leaves no stamp, never a stale one over new rows
     write_jsonl(path, rows, only_if_changed=True)
