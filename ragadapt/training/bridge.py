@@ -132,8 +132,8 @@ def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, 
     splits = {name: (examples, system.retrieve([e.question for e in examples], cfg.k))
               for name, examples in (("held-out", test), *dev_sets(cfg.dev_set).items()) if examples}
     selectors = strategies(cfg.k, bridges, load_reranker(cfg.compare_reranker))
-    return compare(as_served(generator), RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens), splits, selectors, bridges, out,
-                   cfg.score_batch_size)
+    prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
+    return compare(as_served(generator), prompt, splits, selectors, bridges, out, cfg.score_batch_size)
 
 
 def train_bridge(cfg: BridgeConfig):
