@@ -127,10 +127,11 @@ class RAGSystem:
               index: str | IndexSpec = "flat", bm25: bool = False, chunk_tokens: int = 200, overlap: int = 32,
               device: str | None = None, config: RAGConfig | None = None, show_progress: bool = True,
               strict: bool = False, limit: int | None = None, batch_size: int = 64, shard_dir=None,
-              shard_size: int = 1024, embed_devices: list[str] | None = None) -> RAGSystem:
+              shard_size: int = 1024, embed_devices: list[str] | None = None, embed_dtype: str = "auto") -> RAGSystem:
         """Build from `corpus`: a spec string for `load_corpus` (`wiki`, a .jsonl, a folder...) or Documents.
         `shard_dir`: embed through resumable shards there (a killed build resumes; see retrievers.shards).
-        `embed_devices`: embed in one process per device (Embedder.processes)."""
+        `embed_devices`: embed in one process per device (Embedder.processes). `embed_dtype`: auto, fp32 or
+        bf16 for the documents (auto: bf16 where the device has native bf16)."""
         from ragadapt.corpora import Chunker, load_corpus, tokenizer_spans
         from ragadapt.generation import TransformersGenerator
         from ragadapt.retrievers import BM25Retriever, DenseRetriever, Embedder, HybridRetriever
@@ -144,7 +145,7 @@ class RAGSystem:
                  len(docs), len(passages), chunker.chunk_tokens, chunker.overlap)
         retriever = DenseRetriever.build(passages, emb, index=index, device=device, batch_size=batch_size,
                                          show_progress=show_progress, shard_dir=shard_dir, shard_size=shard_size,
-                                         embed_devices=embed_devices)
+                                         embed_devices=embed_devices, embed_dtype=embed_dtype)
         if bm25:
             retriever = HybridRetriever({"dense": retriever, "bm25": BM25Retriever.build(passages)})
         gen = TransformersGenerator.from_pretrained(generator, device=device) if generator else None

@@ -9,7 +9,7 @@ from pathlib import Path
 from ragadapt.atomic import atomic_dir
 from ragadapt.errors import ManifestError
 from ragadapt.manifest import read_manifest, write_manifest
-from ragadapt.retrievers.embedder import Embedder
+from ragadapt.retrievers.embedder import Embedder, resolve_doc_dtype
 from ragadapt.retrievers.store import PassageStore
 from ragadapt.retrievers.vector_index import IndexSpec, VectorIndex
 from ragadapt.types import Hit, Passage
@@ -49,11 +49,16 @@ class DenseRetriever:
     def build(cls, passages: Sequence[Passage], embedder: Embedder | str = "minilm-l6",
               index: IndexSpec | str = "flat", device: str | None = None, batch_size: int = 64,
               show_progress: bool = True, shard_dir: str | Path | None = None,
-              shard_size: int = 1024, embed_devices: list[str] | None = None) -> DenseRetriever:
+              shard_size: int = 1024, embed_devices: list[str] | None = None,
+              embed_dtype: str = "auto") -> DenseRetriever:
         """`shard_dir`: embed through resumable shards there (ragadapt.retrievers.shards): a killed build run
-        again embeds only what is missing. `embed_devices`: one embedding process per device (two or more)."""
+        again embeds only what is missing. `embed_devices`: one embedding process per device (two or more).
+        `embed_dtype`: the documents' encoding dtype (auto: bf16 where native; see resolve_doc_dtype), recorded
+        in the manifest so passages added later are encoded alike."""
         if isinstance(embedder, str):
             embedder = Embedder.load(embedder, device=device)
+        embedder.doc_dtype = resolve_doc_dtype(embed_dtype, str(embedder.model.device))
+        log.info("documents are embedded in %s (embed dtype %s)", embedder.doc_dtype, embed_dtype)
         retriever = cls(embedder, VectorIndex(embedder.dim, index, device), batch_size=batch_size)
         with embedder.processes(embed_devices):
             retriever.add(passages, show_progress=show_progress, shard_dir=shard_dir, shard_size=shard_size)
@@ -121,6 +126,7 @@ class DenseRetriever:
                 index=self.index.spec.to_dict(), vectors=vectors_file,
                 embedder_dir=EMBEDDER_SUBDIR if save_embedder else None,
                 query_prefix=self.embedder.query_prefix, doc_prefix=self.embedder.doc_prefix,
+                doc_dtype=self.embedder.doc_dtype,
                 **({"index_recall": self.index_recall} if self.index_recall else {}),
             )
 
@@ -143,6 +149,7 @@ class DenseRetriever:
                 f"{embedder.dim}-d ones; re-embed the passages with it (DenseRetriever.reembed, or "
                 f"`ragadapt build`) or load the index with the embedder it was built with")
         read_manifest(directory, cls.kind, {"embedder": embedder.name, "dim": embedder.dim}, verify_hashes=False)
+        embedder.doc_dtype = m.get("doc_dtype", "fp32")  # passages added or re-embedded later match the index
         index = VectorIndex.load(directory, m["dim"], IndexSpec.from_dict(m["index"]), device)
         store = PassageStore.load(directory)
         if not (len(store) == index.ntotal == m["count"]):

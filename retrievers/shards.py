@@ -3,7 +3,7 @@ finishes; a build killed midway and run again with the same command embeds only 
 and gives the same vectors as a build that was never interrupted (each shard is always encoded alone).
 
 A shard's file name holds a hash of its passages' contents, and the folder's meta.json the embedder's identity
-(its name, prefixes, dimension and a digest of its weights): a shard made from other text or by another
+(its name, prefixes, dimension, document dtype and a digest of its weights): a shard made from other text or by another
 embedder is never reused. Vectors are stored with numpy's own format (`allow_pickle=False`). Within a shard,
 sentence-transformers sorts the texts by length before batching, so padding stays small.
 """
@@ -33,7 +33,7 @@ def embedder_identity(embedder) -> dict:
         digest.update(name.encode())
         digest.update(tensor.detach().float().flatten()[:256].cpu().numpy().tobytes())
     return {"name": str(embedder.name), "doc_prefix": embedder.doc_prefix, "dim": int(embedder.dim),
-            "weights": digest.hexdigest()[:16]}
+            "weights": digest.hexdigest()[:16], "doc_dtype": getattr(embedder, "doc_dtype", "fp32")}
 
 
 def _shard_name(index: int, texts: Sequence[str]) -> str:

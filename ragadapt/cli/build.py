@@ -49,6 +49,10 @@ def add_parser(sub) -> None:
     p.add_argument("--embed-devices", default=None,
                    help="embed in one process per device, comma-separated: cpu,cpu (the cores shared out between "
                         "them) or cuda:0,cuda:1 (sentence-transformers' multi-process pool; default: this process)")
+    p.add_argument("--embed-dtype", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="dtype the passages are embedded in: auto = bf16 where the CPU/GPU has native bf16 (AVX-512 "
+                        "BF16, AMX, Ampere+; ~2x faster on a Zen 4, cosine >= 0.9999 to fp32), else fp32; recorded "
+                        "in the manifest (default: auto)")
     p.add_argument("--shard-size", type=int, default=1024,
                    help="passages per embedding shard: each is saved as it finishes, so a killed build run again "
                         "with the same command resumes at the next missing shard (default: 1024)")
@@ -122,6 +126,7 @@ def run(args) -> int:
         chunk_tokens=args.chunk_tokens, overlap=args.overlap, device=args.device, strict=args.strict,
         limit=args.limit, batch_size=args.batch_size, config=RAGConfig(k=args.k), shard_dir=shards,
         shard_size=args.shard_size, embed_devices=[d.strip() for d in devices] if devices else None,
+        embed_dtype=args.embed_dtype,
     )
     system.generator_ref = args.generator  # recorded by name; loaded when the system answers
     system.save(out)

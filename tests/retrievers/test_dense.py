@@ -104,7 +104,7 @@ def test_documents_embedded_in_two_processes_match_one(passages, tiny_embedder_d
     from ragadapt.retrievers import Embedder
 
     one = DenseRetriever.build(passages, Embedder.load(str(tiny_embedder_dir), device="cpu"), device="cpu",
-                               batch_size=4, show_progress=False)
+                               batch_size=4, show_progress=False, embed_dtype="fp32")  # a pool embeds in fp32
     embedder = Embedder.load(str(tiny_embedder_dir), device="cpu")
     two = DenseRetriever.build(passages, embedder, device="cpu", batch_size=4, show_progress=False,
                                embed_devices=["cpu", "cpu"])
@@ -118,3 +118,54 @@ def test_bad_embedding_devices_are_one_line_from_the_cli(capsys):
     assert main(["build", "--corpus", "wiki", "--out", "x", "--embed-devices", "cpu,gpu0"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--embed-devices" in err and "'gpu0'" in err and "\n" not in err
+
+
+def test_documents_embedded_in_bf16_are_recorded_and_close_to_fp32(tmp_path, passages, tiny_embedder_dir):
+    """embed_dtype bf16: documents under bf16 autocast (the encoder's fp32 weights untouched, queries
+    fp32), vectors within bf16 precision of fp32 ones; the manifest records it and a loaded index adds passages
+    the same way; an unknown dtype is one line naming the option."""
+    import numpy as np
+    import torch
+
+    from ragadapt.errors import DataFormatError
+    from ragadapt.retrievers import Embedder
+
+    fp32 = DenseRetriever.build(passages, Embedder.load(str(tiny_embedder_dir), device="cpu"), show_progress=False,
+                                embed_dtype="fp32")
+    embedder = Embedder.load(str(tiny_embedder_dir), device="cpu")
+    bf16 = DenseRetriever.build(passages, embedder, show_progress=False, embed_dtype="bf16")
+    assert embedder.doc_dtype == "bf16" and all(p.dtype == torch.float32 for p in embedder.model.parameters())
+    cosine = np.sum(fp32.index.vectors() * bf16.index.vectors(), axis=1)
+    assert cosine.min() > 0.999 and not np.array_equal(fp32.index.vectors(), bf16.index.vectors())
+    bf16.save(tmp_path / "idx")
+    assert json.loads((tmp_path / "idx" / "manifest.json").read_text())["doc_dtype"] == "bf16"
+    loaded = load_retriever(tmp_path / "idx")
+    assert loaded.embedder.doc_dtype == "bf16"
+    assert np.array_equal(loaded.embedder.encode_docs([passages[0].contents]), bf16.index.vectors()[:1])
+    with pytest.raises(DataFormatError, match="embed_dtype"):
+        DenseRetriever.build(passages, embedder, show_progress=False, embed_dtype="fp16")
+
+
+def test_embedding_shards_of_another_dtype_are_not_reused(tmp_path, passages, tiny_embedder_dir, caplog):
+    import numpy as np
+
+    from ragadapt.retrievers import Embedder
+    from ragadapt.retrievers.shards import encode_resumable
+
+    embedder = Embedder.load(str(tiny_embedder_dir), device="cpu")
+    texts = [p.contents for p in passages]
+    fp32 = encode_resumable(embedder, texts, tmp_path / "shards", shard_size=8, show_progress=False)
+    embedder.doc_dtype = "bf16"
+    with caplog.at_level("INFO"):
+        bf16 = encode_resumable(embedder, texts, tmp_path / "shards", shard_size=8, show_progress=False)
+    assert "another embedder" in caplog.text and not np.array_equal(fp32, bf16)
+    assert np.array_equal(bf16[:8], embedder.encode_docs(texts[:8]))
+
+
+def test_a_process_pool_embeds_documents_in_fp32_and_records_it(passages, tiny_embedder_dir):
+    from ragadapt.retrievers import Embedder
+
+    embedder = Embedder.load(str(tiny_embedder_dir), device="cpu")
+    built = DenseRetriever.build(passages[:6], embedder, batch_size=2, show_progress=False, embed_dtype="bf16",
+                                 embed_devices=["cpu", "cpu"])
+    assert built.embedder.doc_dtype == "fp32"  # its workers run without this process's autocast
