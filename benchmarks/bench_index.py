@@ -1,7 +1,8 @@
 """Vector indexes at scale, side by side in one process: N synthetic 384-d unit vectors (clusters in a 32-d latent
 space, like sentence embeddings), indexed as flat, IVF, HNSW, IVF-PQ and HNSW-PQ presets of
 `ragadapt.retrievers.VectorIndex` (PQ kinds with and without re-ranking): build seconds,
-index bytes per vector, queries per second one at a time and in batches of 256, recall@10 against flat; then
+index bytes per vector, resident memory the index adds to the process (RSS after the build minus before, the
+build's temporaries freed), queries per second one at a time and in batches of 256, recall@10 against flat; then
 the extrapolation to a 21M-passage corpus (the DPR Wikipedia split) from bytes per vector and build time per
 vector measured here.
 
@@ -36,6 +37,25 @@ def clustered(n: int, d: int, seed: int, centers: int = 2000, latent: int = 32) 
     return out
 
 
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux /proc), in MB."""
+    import os
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def release_memory() -> None:
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc keeps freed arenas otherwise
+    except OSError:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -51,12 +71,19 @@ def main() -> None:
     x = clustered(args.n, d, 0)
     q = clustered(args.queries, d, 1)
     rows, truth = {}, None
+    warm = VectorIndex(d, "flat")  # the libraries' own start-up memory is not counted as the first index's
+    warm.add(q)
+    warm.search(q[:1], 10)
+    del warm
+    release_memory()
     for kind in args.kinds.split(","):
         base, _, refine = kind.partition("+")  # ivfpq+sq8: PQ candidates re-ranked with 8-bit vectors
+        before = rss_mb()
         index = VectorIndex(d, IndexSpec(kind=base, refine=refine or None))
         start = time.perf_counter()
         index.add(x)
         build = time.perf_counter() - start
+        resident = rss_mb() - before
         with tempfile.TemporaryDirectory() as tmp:
             size = (Path(tmp) / index.save(tmp)).stat().st_size
         start = time.perf_counter()
@@ -69,17 +96,20 @@ def main() -> None:
         if truth is None:
             truth = found if kind == "flat" else VectorIndex(d, "flat").search(q, 10)[1]
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.tolist(), truth.tolist())]))
-        rows[kind] = {"build_s": round(build, 1), "bytes_per_vector": round(size / args.n, 1), "qps_batch1": round(qps1),
+        rows[kind] = {"build_s": round(build, 1), "bytes_per_vector": round(size / args.n, 1),
+                      "index_rss_mb": round(resident), "qps_batch1": round(qps1),
                       "qps_batch256": round(qps256), "recall@10": round(recall, 3)}
         print(kind, rows[kind], flush=True)
+        del index
+        release_memory()  # the next kind's RSS delta starts from what this one gave back
     flat = rows.get("flat")
     print(f"\n{args.n:,} vectors of {d} dims")
-    print("| index | build s | bytes/vector | QPS batch 1 | QPS batch 256 | recall@10 vs flat | "
+    print("| index | build s | bytes/vector | index RSS MB | QPS batch 1 | QPS batch 256 | recall@10 vs flat | "
           "21M: index GB | 21M: build h (linear) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind, r in rows.items():
         scale = 21_000_000 / args.n
-        print(f"| {kind} | {r['build_s']} | {r['bytes_per_vector']} | {r['qps_batch1']:,} | {r['qps_batch256']:,} | "
+        print(f"| {kind} | {r['build_s']} | {r['bytes_per_vector']} | {r['index_rss_mb']:,} | {r['qps_batch1']:,} | {r['qps_batch256']:,} | "
               f"{r['recall@10']} | {r['bytes_per_vector'] * 21e6 / 2**30:.1f} | {r['build_s'] * scale / 3600:.2f} |")
     if flat:
         print("\nflat search time grows linearly with N: at 21M, QPS batch 1 ~", round(flat["qps_batch1"] / scale, 2))
