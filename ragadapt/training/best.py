@@ -134,9 +134,9 @@ def _checkpoint_weights(model, checkpoint: Path) -> dict | None:
     return out
 
 
-def answer_scorer(system_dir: str | Path, examples, metric: str = "contains", max_new_tokens: int = 24):
+def answer_scorer(system_dir: str | Path, examples, metric: str = "contains", max_new_tokens: int | None = None):
     """score(model, tokenizer): the mean `metric` of the system in `system_dir` answering `examples` with `model`
-    as its generator (its retriever, reranker, bridge and prompt unchanged)."""
+    as its generator (its retriever, reranker, bridge, prompt and `max_new_tokens` unchanged unless told)."""
     from dataclasses import replace
 
     from ragadapt.eval.runner import evaluate
@@ -144,7 +144,7 @@ def answer_scorer(system_dir: str | Path, examples, metric: str = "contains", ma
     from ragadapt.system import RAGSystem
 
     system = RAGSystem.load(system_dir, generator=False)
-    config = replace(system.config, max_new_tokens=max_new_tokens)
+    config = replace(system.config, max_new_tokens=max_new_tokens or system.config.max_new_tokens)
 
     def score(model, tokenizer) -> float:
         rag = RAGSystem(system.retriever, TransformersGenerator(model, tokenizer), reranker=system.reranker,

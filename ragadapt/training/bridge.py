@@ -133,7 +133,8 @@ def evaluate_bridges(system, generator, bridges: dict, test, cfg: BridgeConfig, 
               for name, examples in (("held-out", test), *dev_sets(cfg.dev_set).items()) if examples}
     selectors = strategies(cfg.k, bridges, load_reranker(cfg.compare_reranker))
     prompt = RAGPrompt(max_prompt_tokens=cfg.max_prompt_tokens)
-    return compare(as_served(generator), prompt, splits, selectors, bridges, out, cfg.score_batch_size)
+    return compare(as_served(generator), prompt, splits, selectors, bridges, out, cfg.score_batch_size,
+                   max_new_tokens=system.config.max_new_tokens)
 
 
 def train_bridge(cfg: BridgeConfig):
@@ -229,8 +230,7 @@ def choose_bridge(system, generator, bridges: dict, cfg: BridgeConfig) -> tuple[
     generator = as_served(generator)  # answered as served (the scorer may be bf16)
     scores = {}
     for name, bridge in [(None, None), *bridges.items()]:
-        config = replace(system.config, fetch_k=cfg.k, max_new_tokens=24) if bridge else \
-            replace(system.config, max_new_tokens=24)
+        config = replace(system.config, fetch_k=cfg.k) if bridge else system.config  # answered as served
         rag = RAGSystem(system.retriever, generator, reranker=system.reranker, bridge=bridge, config=config)
         scores[name or "no bridge"] = evaluate(rag, examples, ks=(config.k,), show_progress=False)["contains"]
     best = max(scores, key=scores.get)

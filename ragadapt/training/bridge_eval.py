@@ -45,7 +45,7 @@ def strategies(k: int, bridges: dict | None = None, reranker=None) -> dict[str, 
 
 
 def answer_rows(generator, prompt, examples: Sequence[QAExample], chosen: Sequence[Sequence[Hit]],
-                batch_size: int = 8, max_new_tokens: int = 24) -> list[dict]:
+                batch_size: int = 8, max_new_tokens: int = 48) -> list[dict]:
     """Per question: the passages given, the generator's answer and its contains / EM / F1."""
     from ragadapt.eval.metrics import answer_contains, exact_match, f1_score
 
@@ -86,7 +86,7 @@ def not_top1_first(hits: Sequence[Sequence[Hit]], chosen: Sequence[Sequence[Hit]
 
 def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[list[Hit]]]],
             selectors: dict[str, Strategy], bridges: dict, out: Path, batch_size: int = 8,
-            provenance: dict | None = None) -> dict:
+            provenance: dict | None = None, max_new_tokens: int = 48) -> dict:
     """{split: {strategy: scores}}; writes report.json, report.md and every answer (predictions.jsonl) under
     `out`; each bridge's scores carry a paired comparison with every other strategy (`vs`)."""
     from ragadapt.bridges.bgm import BridgeStats
@@ -99,7 +99,7 @@ def compare(generator, prompt, splits: dict[str, tuple[list[QAExample], list[lis
             if name in bridges:
                 bridges[name].stats = BridgeStats()
             chosen = select([e.question for e in examples], hits)
-            rows[name] = answer_rows(generator, prompt, examples, chosen, batch_size)
+            rows[name] = answer_rows(generator, prompt, examples, chosen, batch_size, max_new_tokens)
             report[split][name] = summarize(rows[name])
             report[split][name]["not_top1_first"] = not_top1_first(hits, chosen)
             if name in bridges:

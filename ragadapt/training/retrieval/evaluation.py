@@ -37,17 +37,18 @@ def dev_sets(spec: str | None) -> dict[str, list]:
 
 
 def evaluate_stage(system, generator, test, dev, answer_k: int, max_answer_eval: int, out_dir: Path,
-                   max_new_tokens: int = 24) -> dict:
+                   max_new_tokens: int | None = None) -> dict:
     """{split: summary} for `system` (its retriever, reranker and bridge) answering with `generator`. `dev` is
     a list (one split named dev) or {name: examples} (one split each: dev-select, dev-test). A scorer in bf16
-    answers as the system serves it (`served()`: fp32 on a CPU), so these rows are what `ragadapt eval` gives."""
+    answers as the system serves it (`served()`: fp32 on a CPU) and writes as many tokens as the system's
+    `max_new_tokens` (unless told fewer), so these rows are what `ragadapt eval` gives."""
     from ragadapt.eval.runner import evaluate
     from ragadapt.generation.base import as_served
     from ragadapt.system import RAGSystem
 
     generator = as_served(generator)
 
-    config = replace(system.config, k=answer_k, max_new_tokens=max_new_tokens)
+    config = replace(system.config, k=answer_k, max_new_tokens=max_new_tokens or system.config.max_new_tokens)
     rag = RAGSystem(system.retriever, generator, reranker=system.reranker, bridge=system.bridge, config=config)
     out = {}
     extra = dev.items() if isinstance(dev, dict) else [("dev", dev)]
