@@ -124,12 +124,21 @@ def retriever_negatives(retriever, fetch: int = 20) -> Negatives:
 
 
 class ContextBuilder:
+    """Perturbed contexts for QA triples. `paired`: kinds whose example comes with a clean twin (the same question
+    with its gold passage), so that the question alone never tells the model to abstain or to follow an edit: only
+    the passage it is shown does (contrastive pairs)."""
+
     def __init__(self, negatives: Negatives, k: int = 3, ratios: dict[str, float] | None = None, seed: int = 0,
-                 max_passage_chars: int = 600):
+                 max_passage_chars: int = 600, paired: Sequence[str] = ()):
         ratios = dict(ratios or DEFAULT_RATIOS)
         unknown = set(ratios) - set(KINDS)
         if unknown:
             raise DataFormatError(f"unknown context kind(s) {sorted(unknown)}; kinds are {KINDS}", field="ratios")
+        unknown = set(paired) - (set(KINDS) - {"clean"})
+        if unknown:
+            raise DataFormatError(f"paired: unknown or clean kind(s) {sorted(unknown)}; pair any of "
+                                  f"{[k for k in KINDS if k != 'clean']}", field="paired")
+        self.paired = tuple(paired)
         self.negatives, self.k, self.seed, self.max_chars = negatives, k, seed, max_passage_chars
         self.ratios = {kind: ratios.get(kind, 0.0) for kind in KINDS}
         self.stats = ContextStats()
@@ -158,6 +167,8 @@ class ContextBuilder:
             if len(neg) < self.k:
                 self.stats.short_of_negatives += 1
             wanted = KINDS if all_kinds else [rng.choices(kinds, weights)[0]]
+            if not all_kinds and wanted[0] in self.paired:
+                wanted = ["clean", wanted[0]]
             for kind in wanted:
                 example = self._one(kind, triple, neg, triples, rng)
                 if example is not None:

@@ -126,7 +126,7 @@ class RAGSystem:
     def build(cls, corpus, embedder: str = "minilm-l6", generator: str | None = "smollm2-135m-instruct",
               index: str | IndexSpec = "flat", bm25: bool = False, chunk_tokens: int = 200, overlap: int = 32,
               device: str | None = None, config: RAGConfig | None = None, show_progress: bool = True,
-              strict: bool = False, limit: int | None = None, batch_size: int = 64, shard_dir=None,
+              strict: bool = False, limit: int | None = None, batch_size: int | None = None, shard_dir=None,
               shard_size: int = 1024, embed_devices: list[str] | None = None, embed_dtype: str = "auto") -> RAGSystem:
         """Build from `corpus`: a spec string for `load_corpus` (`wiki`, a .jsonl, a folder...) or Documents.
         `shard_dir`: embed through resumable shards there (a killed build resumes; see retrievers.shards).

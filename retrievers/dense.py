@@ -9,7 +9,7 @@ from pathlib import Path
 from ragadapt.atomic import atomic_dir
 from ragadapt.errors import ManifestError
 from ragadapt.manifest import read_manifest, write_manifest
-from ragadapt.retrievers.embedder import Embedder, resolve_doc_dtype
+from ragadapt.retrievers.embedder import EMBED_BATCH_SIZE, Embedder, resolve_doc_dtype
 from ragadapt.retrievers.store import PassageStore
 from ragadapt.retrievers.vector_index import IndexSpec, VectorIndex
 from ragadapt.types import Hit, Passage
@@ -38,7 +38,7 @@ class DenseRetriever:
     kind = "dense"
 
     def __init__(self, embedder: Embedder, index: VectorIndex, store: PassageStore | None = None,
-                 batch_size: int = 64):
+                 batch_size: int = EMBED_BATCH_SIZE):
         if index.dim != embedder.dim:
             raise ValueError(f"index dimension {index.dim} != embedder '{embedder.name}' dimension {embedder.dim}")
         self.embedder, self.index = embedder, index
@@ -47,7 +47,7 @@ class DenseRetriever:
 
     @classmethod
     def build(cls, passages: Sequence[Passage], embedder: Embedder | str = "minilm-l6",
-              index: IndexSpec | str = "flat", device: str | None = None, batch_size: int = 64,
+              index: IndexSpec | str = "flat", device: str | None = None, batch_size: int | None = None,
               show_progress: bool = True, shard_dir: str | Path | None = None,
               shard_size: int = 1024, embed_devices: list[str] | None = None,
               embed_dtype: str = "auto") -> DenseRetriever:
@@ -59,7 +59,7 @@ class DenseRetriever:
             embedder = Embedder.load(embedder, device=device)
         embedder.doc_dtype = resolve_doc_dtype(embed_dtype, str(embedder.model.device))
         log.info("documents are embedded in %s (embed dtype %s)", embedder.doc_dtype, embed_dtype)
-        retriever = cls(embedder, VectorIndex(embedder.dim, index, device), batch_size=batch_size)
+        retriever = cls(embedder, VectorIndex(embedder.dim, index, device), batch_size=batch_size or EMBED_BATCH_SIZE)
         with embedder.processes(embed_devices):
             retriever.add(passages, show_progress=show_progress, shard_dir=shard_dir, shard_size=shard_size)
         return retriever

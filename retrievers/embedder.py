@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 QUERY_SUBDIR = "query_encoder"
 DOC_DTYPES = ("auto", "fp32", "bf16")
+# Texts per encode batch: sentence-transformers' own default. On the 2-core Zen 4 here 32 beat 64 for
+# 200-token passages (bf16: ~0.46x vs ~0.50x the fp32-at-64 time on 1,000 passages; fp32 too): smaller
+# activations stay in cache. Larger batches pay on a GPU: pass batch_size there.
+EMBED_BATCH_SIZE = 32
 
 
 def resolve_doc_dtype(choice: str, device: str) -> str:
@@ -156,10 +160,12 @@ class Embedder:
 
         return torch.autocast(self.model.device.type, dtype=torch.bfloat16)
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode_queries(self, texts: Sequence[str], batch_size: int = EMBED_BATCH_SIZE,
+                       show_progress: bool = False) -> np.ndarray:
         return self._encode(self.query_model, [self.query_prefix + t for t in texts], batch_size, show_progress)
 
-    def encode_docs(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+    def encode_docs(self, texts: Sequence[str], batch_size: int = EMBED_BATCH_SIZE,
+                    show_progress: bool = False) -> np.ndarray:
         with self._doc_precision():
             return self._encode(self.model, [self.doc_prefix + t for t in texts], batch_size, show_progress,
                                 self.pool if len(texts) > batch_size else None)

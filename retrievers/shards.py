@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ragadapt.retrievers.embedder import EMBED_BATCH_SIZE
+
 log = logging.getLogger(__name__)
 
 META = "meta.json"
@@ -49,7 +51,7 @@ def _save(path: Path, vectors: np.ndarray) -> None:
 
 
 def encode_resumable(embedder, texts: Sequence[str], cache_dir: str | Path, shard_size: int = 1024,
-                     batch_size: int = 64, show_progress: bool = True) -> np.ndarray:
+                     batch_size: int = EMBED_BATCH_SIZE, show_progress: bool = True) -> np.ndarray:
     """Document vectors of `texts` (as `embedder.encode_docs`), shard by shard through `cache_dir`."""
     from tqdm.auto import tqdm
 

@@ -184,7 +184,7 @@ class ContextualConfig(LMConfig):
                         "ragadapt.corpora.qa_mix), mix:style=weight,..., template (patterns) or llm (self-instruct "
                         "with the model itself)", "mix")
     max_documents: int | None = _help("documents the questions are made from", 4000)
-    max_train: int | None = _help("training examples (one perturbed context per question)", 1200)
+    max_train: int | None = _help("training questions (one perturbed context each, two for a `paired` kind)", 1200)
     max_test: int = _help("held-out questions; each is evaluated in all five kinds of context", 40)
     test_fraction: float = _help("documents held out for evaluation", 0.2)
     k: int | None = _help("passages per context (default: the system's k, so training looks like serving; else 3)",
@@ -196,6 +196,9 @@ class ContextualConfig(LMConfig):
                          "unanswerable, conflicting", factory=lambda: {"clean": 0.25, "noisy": 0.2,
                                                                         "counterfactual": 0.2, "unanswerable": 0.2,
                                                                         "conflicting": 0.15})
+    paired: list = _help("context kinds (unanswerable, counterfactual, ...) whose training example comes with a clean "
+                         "twin: the same question with its gold passage, so only the passage decides whether to "
+                         "abstain or follow an edit", factory=list)
     targets: str = _help("answers trained on: own (on clean, noisy and counterfactual contexts the starting "
                          "model's own served answer when it holds the right answer, so it keeps its phrasing and "
                          "moves less; the gold span otherwise) or span (always the gold span)", "own")

@@ -67,7 +67,7 @@ def negatives_retriever(cfg: ContextualConfig, passages):
 
 # what the training and test contexts depend on: the data is rebuilt when one of them changes
 DATA_FIELDS = ("model", "system", "corpus", "recipe", "max_documents", "max_train", "max_test", "test_fraction", "k",
-               "max_passage_chars", "ratios", "seed", "targets", "max_length")
+               "max_passage_chars", "ratios", "paired", "seed", "targets", "max_length")
 
 
 def served_config(cfg: ContextualConfig):
@@ -186,7 +186,8 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     retriever = negatives_retriever(cfg, passages)
     k, chars = served_shape(cfg)
     negatives = retriever_negatives(retriever)
-    builder = ContextBuilder(negatives, k=k, ratios=cfg.ratios, seed=cfg.seed, max_passage_chars=chars)
+    builder = ContextBuilder(negatives, k=k, ratios=cfg.ratios, seed=cfg.seed, max_passage_chars=chars,
+                             paired=cfg.paired)
     train = builder.build(train_t)
     test = ContextBuilder(negatives, k=k, seed=cfg.seed + 1, max_passage_chars=chars).build(test_t, all_kinds=True)
     log.info("contexts: train %s, test %d examples (%d questions)", builder.stats.built, len(test), len(test_t))

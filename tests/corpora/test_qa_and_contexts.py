@@ -110,6 +110,23 @@ def test_deterministic_and_ratios():
         ContextBuilder(fixed_negatives, ratios={"sarcastic": 1.0})
 
 
+
+def test_paired_kinds_come_with_a_clean_twin():
+    """A paired kind's question is also shown with its gold passage, so the question alone cannot decide."""
+    many = [QATriple(f"Q{i}?", t.answer, t.passage, t.kind) for i in range(20) for t in TRIPLES]
+    ratios = {"clean": 0.5, "unanswerable": 0.5}
+    plain = ContextBuilder(fixed_negatives, ratios=ratios, seed=1).build(many)
+    paired = ContextBuilder(fixed_negatives, ratios=ratios, seed=1, paired=["unanswerable"]).build(many)
+    unanswerable = [e for e in paired if e.kind == "unanswerable"]
+    assert unanswerable and [e.to_dict() for e in unanswerable] == [e.to_dict() for e in plain if e.kind == "unanswerable"]
+    assert len(paired) == len(plain) + len(unanswerable)
+    for i, e in enumerate(paired):  # each abstention example right after its twin: same question, the gold passage
+        if e.kind == "unanswerable":
+            twin = paired[i - 1]
+            assert twin.kind == "clean" and twin.question == e.question and twin.target == e.original
+    with pytest.raises(DataFormatError, match="paired"):
+        ContextBuilder(fixed_negatives, paired=["clean"])
+
 def test_edit_and_window():
     edited = edit_passage(SEURAT, "Seurat", "Monet")
     assert edited.text.count("Monet") == 2 and "Seurat" not in edited.text
