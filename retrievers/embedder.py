@@ -47,8 +47,8 @@ class Embedder:
     documents keep the encoder the index was built with, so no re-embedding is needed.
     `modified` marks weights that no name can re-load (trained, or read from a saved system): saving a
     retriever then stores them. `doc_dtype` bf16 encodes documents under bf16 autocast (matmuls in bf16,
-    weights, layer norms and the residual stream in fp32: cosine >= 0.9999 to fp32, where a bf16 copy of the
-    weights reaches only 0.998); queries and training stay fp32.
+    layer norms and the residual stream in fp32: cosine >= 0.9999 to fp32, where a bf16 copy of the whole model
+    reaches only 0.998); queries and training stay fp32.
     """
 
     def __init__(self, model, name: str, query_prefix: str = "", doc_prefix: str = "", query_model=None,
@@ -156,9 +156,7 @@ class Embedder:
 
         if self.doc_dtype == "fp32":
             return contextlib.nullcontext()
-        import torch
-
-        return torch.autocast(self.model.device.type, dtype=torch.bfloat16)
+        return _bf16_autocast(self.model)
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = EMBED_BATCH_SIZE,
                        show_progress: bool = False) -> np.ndarray:
@@ -175,3 +173,26 @@ class Embedder:
         self.model.save(str(directory))
         if self.asymmetric:
             self.query_model.save(str(Path(directory) / QUERY_SUBDIR))
+
+
+@contextmanager
+def _bf16_autocast(model):
+    """bf16 autocast with the Linear layers' weights cast to bf16 once for the whole call, the fp32 ones put back
+    after. Autocast would cast each weight again at every batch (under inference mode its cast cache is off);
+    the matmuls see the very same bf16 values, so the vectors are bit for bit autocast's (measured: 5-7% less
+    time on 1,000 passages). Not for a model another thread encodes or trains with meanwhile."""
+    import torch
+
+    saved = []
+    try:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Linear):
+                for param in (module.weight, module.bias):
+                    if param is not None and param.dtype == torch.float32:
+                        saved.append((param, param.data))
+                        param.data = param.data.to(torch.bfloat16)
+        with torch.autocast(model.device.type, dtype=torch.bfloat16):
+            yield
+    finally:
+        for param, data in saved:
+            param.data = data

@@ -121,7 +121,7 @@ def test_bad_embedding_devices_are_one_line_from_the_cli(capsys):
 
 
 def test_documents_embedded_in_bf16_are_recorded_and_close_to_fp32(tmp_path, passages, tiny_embedder_dir):
-    """embed_dtype bf16: documents under bf16 autocast (the encoder's fp32 weights untouched, queries
+    """embed_dtype bf16: documents under bf16 autocast (the encoder's fp32 weights put back, queries
     fp32), vectors within bf16 precision of fp32 ones; the manifest records it and a loaded index adds passages
     the same way; an unknown dtype is one line naming the option."""
     import numpy as np
@@ -133,8 +133,13 @@ def test_documents_embedded_in_bf16_are_recorded_and_close_to_fp32(tmp_path, pas
     fp32 = DenseRetriever.build(passages, Embedder.load(str(tiny_embedder_dir), device="cpu"), show_progress=False,
                                 embed_dtype="fp32")
     embedder = Embedder.load(str(tiny_embedder_dir), device="cpu")
+    weights = {name: t.clone() for name, t in embedder.model.state_dict().items()}
     bf16 = DenseRetriever.build(passages, embedder, show_progress=False, embed_dtype="bf16")
     assert embedder.doc_dtype == "bf16" and all(p.dtype == torch.float32 for p in embedder.model.parameters())
+    assert all(torch.equal(t, weights[name]) for name, t in embedder.model.state_dict().items())  # put back exactly
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the Linear weights cast once = plain autocast, bit for bit
+        plain = embedder.model.encode([p.contents for p in passages], normalize_embeddings=True)
+    assert np.array_equal(plain.astype(np.float32), bf16.index.vectors())
     cosine = np.sum(fp32.index.vectors() * bf16.index.vectors(), axis=1)
     assert cosine.min() > 0.999 and not np.array_equal(fp32.index.vectors(), bf16.index.vectors())
     bf16.save(tmp_path / "idx")
