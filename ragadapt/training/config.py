@@ -203,7 +203,9 @@ class ContextualConfig(LMConfig):
                          "model's own served answer when it holds the right answer, so it keeps its phrasing and "
                          "moves less; the gold span otherwise) or span (always the gold span)", "own")
     dpo: bool = _help("add a DPO stage after SFT: the rejected answer ignores the context (the parametric "
-                      "answer on counterfactual and unanswerable items)", False)
+                      "answer on counterfactual and unanswerable items); a `paired` kind's clean twin adds the "
+                      "mirror pair (its answer over the abstention or the edit). Keeps its best `dev_select` step "
+                      "too", False)
     dpo_trainer: dict = _help("DPOConfig fields for the DPO stage", factory=dict)
     evaluate: bool = _help("evaluate before and after training: faithfulness on the held-out contexts, and the "
                            "system end to end on `dev_set` with its own generator and with the tuned one", True)

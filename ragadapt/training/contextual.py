@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ragadapt.atomic import atomic_write_text
-from ragadapt.corpora.contexts import ContextBuilder, ContextExample, retriever_negatives
+from ragadapt.corpora.contexts import ABSTAIN, ContextBuilder, ContextExample, retriever_negatives
 from ragadapt.corpora.qa_recipes import QATriple, RecipeStats, llm_qa, split_by_document, template_qa
 from ragadapt.errors import DataFormatError
 from ragadapt.jsonl import write_jsonl
@@ -68,6 +68,8 @@ def negatives_retriever(cfg: ContextualConfig, passages):
 # what the training and test contexts depend on: the data is rebuilt when one of them changes
 DATA_FIELDS = ("model", "system", "corpus", "recipe", "max_documents", "max_train", "max_test", "test_fraction", "k",
                "max_passage_chars", "ratios", "paired", "seed", "targets", "max_length")
+# the shape of data/train.jsonl rows: 2 added each context's question and edit (DPO pairs a context with its twin)
+DATA_FORMAT = 2
 
 
 def served_config(cfg: ContextualConfig):
@@ -158,7 +160,7 @@ def chat_row(example: ContextExample, prompt: RAGPrompt, count_tokens=None) -> d
 
     messages = prompts_for([example], prompt, count_tokens)[0] + [{"role": "assistant", "content": example.target}]
     return {"messages": messages, "context": [p.text for p in example.passages], "kind": example.kind,
-            "original": example.original}
+            "question": example.question, "original": example.original, "edited": example.edited}
 
 
 def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
@@ -167,7 +169,7 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
 
     data = Path(cfg.output_dir) / "data"
     train_path, test_path = data / "train.jsonl", data / "test.jsonl"
-    made_by = fingerprint.make({k: getattr(cfg, k) for k in DATA_FIELDS})
+    made_by = fingerprint.make({**{k: getattr(cfg, k) for k in DATA_FIELDS}, "format": DATA_FORMAT})
     if train_path.exists() and test_path.exists() and fingerprint.matches(data, made_by):
         log.info("reusing %s and %s (made with these settings)", train_path, test_path)
         return train_path, test_path
@@ -222,16 +224,29 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
 
 
 def dpo_pairs(train_path: Path) -> list[dict]:
-    """Faithful answer chosen over the parametric one, on counterfactual and unanswerable items."""
+    """Preference pairs from the training contexts. On a counterfactual context the edited answer is chosen over the
+    original (parametric) one, on an unanswerable context the abstention over the original answer. Where such a
+    context has a clean twin (`paired`: the same question with its gold passage), the twin gives the mirror pair:
+    its answer chosen over what would be right only on the perturbed passage (the abstention, the edited answer).
+    So every preference the model is taught is contrasted with its opposite on the same question, and only the
+    passage tells them apart: abstaining is never preferred for a question as such (the false abstention that
+    unpaired abstention training brings)."""
+    rows = _read_jsonl(train_path)
+    twins = {r["question"]: r for r in rows if r["kind"] == "clean" and r.get("question")}
+
+    def pair(messages: list[dict], rejected: str) -> dict:
+        return {"prompt": messages[:-1], "chosen": [messages[-1]], "rejected": [{"role": "assistant", "content": rejected}]}
+
     pairs = []
-    for row in _read_jsonl(train_path):
-        msgs = row["messages"]
-        if row["kind"] not in ("counterfactual", "unanswerable"):
-            continue
+    for row in rows:
         original = row.get("original")
-        if not original:
+        if row["kind"] not in ("counterfactual", "unanswerable") or not original:
             continue
-        pairs.append({"prompt": msgs[:-1], "chosen": [msgs[-1]], "rejected": [{"role": "assistant", "content": original}]})
+        pairs.append(pair(row["messages"], original))
+        twin = twins.get(row.get("question"))
+        mirror = ABSTAIN if row["kind"] == "unanswerable" else row.get("edited")
+        if twin is not None and mirror:
+            pairs.append(pair(twin["messages"], mirror))
     return pairs
 
 
@@ -385,11 +400,17 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
     final = result.final_dir
     if cfg.dpo:
         pairs_path = out / "data" / "pairs.jsonl"
-        write_jsonl(pairs_path, dpo_pairs(train_path))
+        pairs = dpo_pairs(train_path)
+        write_jsonl(pairs_path, pairs)
+        log.info("dpo: %d preference pairs (%d chosen abstentions, %d rejected ones)", len(pairs),
+                 sum(p["chosen"][0]["content"] == ABSTAIN for p in pairs), sum(p["rejected"][0]["content"] == ABSTAIN
+                                                                              for p in pairs))
+        # the DPO stage keeps its best dev-select step too (its step 0 is the SFT model)
         dpo_cfg = DPOTrainConfig(model=str(final), output_dir=str(out / "dpo"), data=[Source(path=str(pairs_path))],
                                  max_length=cfg.max_length, seed=cfg.seed, resume=cfg.resume,
                                  freeze=cfg.freeze, lora=cfg.lora, trust_remote_code=cfg.trust_remote_code,
-                                 trainer=dict(cfg.dpo_trainer))
+                                 trainer=dict(cfg.dpo_trainer), system=cfg.system, dev_select=cfg.dev_select,
+                                 dev_select_max=cfg.dev_select_max)
         final = train_dpo(dpo_cfg).final_dir
     result.final_dir = final
     if cfg.evaluate:

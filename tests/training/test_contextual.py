@@ -183,3 +183,30 @@ def test_own_targets_keep_the_models_answer_only_when_it_is_right():
     assert [e.target for e in out] == ["It was built by Gustave Eiffel.", "Gustave Eiffel", "Ada Lovelace built it.",
                                        "Ada Lovelace", "I don't know."]
     assert kept == {"clean": 1, "counterfactual": 1}
+
+
+def test_dpo_pairs_mirror_each_perturbed_context_on_its_clean_twin(tmp_path):
+    """A paired unanswerable or counterfactual context gives two pairs: the faithful answer over the parametric one
+    on the perturbed passage, and the twin's answer over the abstention / the edit on the gold passage."""
+    from ragadapt.jsonl import write_jsonl
+    from ragadapt.training.contextual import dpo_pairs
+
+    def row(kind, question, target, original="Seurat", edited=None):
+        msgs = [{"role": "user", "content": f"{question} [{kind}]"}, {"role": "assistant", "content": target}]
+        return {"messages": msgs, "kind": kind, "question": question, "original": original, "edited": edited}
+
+    rows = [row("clean", "who painted it?", "Georges Seurat painted it."), row("unanswerable", "who painted it?", ABSTAIN),
+            row("clean", "who built it?", "Eiffel built it.", original="Eiffel"),
+            row("counterfactual", "who built it?", "Monet", original="Eiffel", edited="Monet"),
+            row("unanswerable", "unpaired?", ABSTAIN, original="Paris"), row("noisy", "other?", "Lyon", original="Lyon")]
+    path = tmp_path / "train.jsonl"
+    write_jsonl(path, rows)
+    pairs = {(p["prompt"][0]["content"], p["chosen"][0]["content"], p["rejected"][0]["content"])
+             for p in dpo_pairs(path)}
+    assert pairs == {
+        ("who painted it? [unanswerable]", ABSTAIN, "Seurat"),
+        ("who painted it? [clean]", "Georges Seurat painted it.", ABSTAIN),
+        ("who built it? [counterfactual]", "Monet", "Eiffel"),
+        ("who built it? [clean]", "Eiffel built it.", "Monet"),
+        ("unpaired? [unanswerable]", ABSTAIN, "Paris"),
+    }
