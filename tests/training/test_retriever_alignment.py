@@ -324,7 +324,9 @@ def test_reranker_keeps_the_start_when_every_step_scores_worse(tmp_path, tiny_em
     torch.manual_seed(cfg.seed)  # the head as initialised before training
     from ragadapt.retrievers import CrossEncoderReranker
 
-    start = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length).model
+    start = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length, prior_weight=cfg.prior_weight)
+    start.zero_head()  # residual by default: the head starts at zero
+    start = start.model
     kept = CrossEncoderReranker.load(result.component_dir).model
     assert all(torch.equal(a, b) for a, b in zip(start.state_dict().values(), kept.state_dict().values()))
     # below the retriever alone on dev-select: the system is handed on as it came in
@@ -337,6 +339,50 @@ def test_reranker_keeps_the_start_when_every_step_scores_worse(tmp_path, tiny_em
     cfg.require_gain, cfg.output_dir = False, str(tmp_path / "rr2")
     _scripted_recall(monkeypatch, [0.5, 0.4, 0.3, 0.2, 0.1], without_reranker=0.7)
     assert RAGSystem.load(train_reranker(cfg).system_dir, generator=False).reranker is not None
+
+
+def test_residual_reranker_starts_as_the_retriever(tmp_path, tiny_embedder_dir):
+    """prior_weight: with its head zeroed the reranker keeps the retriever's order (ties and all), a trained head
+    corrects it, and the weight survives save/load."""
+    from ragadapt.retrievers import CrossEncoderReranker
+    from ragadapt.types import Hit, Passage
+
+    reranker = CrossEncoderReranker.from_pretrained(str(tiny_embedder_dir), device="cpu", prior_weight=20.0)
+    reranker.zero_head()
+    texts = ["gamma delta", "alpha beta", "alpha", "unrelated words"]
+    hits = [[Hit(Passage(id=f"p{i}", text=t), s, i) for i, (t, s) in enumerate(zip(texts, (0.9, 0.8, 0.8, 0.1)))]]
+    assert [h.passage.id for h in reranker.rerank(["alpha"], hits)[0]] == ["p0", "p1", "p2", "p3"]
+    assert [h.score for h in reranker.rerank(["alpha"], hits)[0]] == pytest.approx([18.0, 16.0, 16.0, 2.0])
+    head = [m for m in reranker.model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1][-1]
+    with torch.no_grad():
+        head.bias.fill_(0.5)
+    shifted = reranker.rerank(["alpha"], hits)[0]
+    assert [h.score for h in shifted] == pytest.approx([18.5, 16.5, 16.5, 2.5], abs=1e-4)
+    reranker.save(tmp_path / "rr")
+    loaded = CrossEncoderReranker.load(tmp_path / "rr", device="cpu")
+    assert loaded.prior_weight == 20.0 and [h.score for h in loaded.rerank(["alpha"], hits)[0]] == pytest.approx(
+        [h.score for h in shifted], abs=1e-4)
+
+
+def test_residual_listnet_loss_adds_the_prior_to_the_scores(tiny_embedder_dir):
+    """The loss is REPLUG's KL at tau 1 on cross-encoder + prior_weight x retriever score, over ragged lists."""
+    from ragadapt.retrievers import CrossEncoderReranker
+    from ragadapt.training.retrieval.lsr import lsr_loss
+    from ragadapt.training.retrieval.reranker import ResidualListNetLoss
+
+    reranker = CrossEncoderReranker.from_pretrained(str(tiny_embedder_dir), device="cpu", prior_weight=10.0)
+    reranker.zero_head()
+    loss = ResidualListNetLoss(reranker.model, 10.0)
+    inputs = [["q1", "q2"], [["a", "b", "c"], ["d", "e"]], [[0.5, 0.4, 0.1], [0.3, 0.2]]]
+    labels = [torch.tensor([-1.0, -2.0, -3.0]), torch.tensor([-2.0, -1.0])]
+    value = loss(inputs, labels)
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    expected = lsr_loss(10.0 * torch.tensor([[0.5, 0.4, 0.1], [0.3, 0.2, 0.0]]),
+                        torch.tensor([[-1.0, -2.0, -3.0], [-2.0, -1.0, 0.0]]), 1.0, 1.0, mask)
+    assert float(value) == pytest.approx(float(expected), abs=1e-5)
+    value.backward()  # only the zeroed head gets a gradient at the first step
+    head = [m for m in reranker.model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1][-1]
+    assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
 
 
 def test_replug_config_errors_name_the_field(tmp_path):

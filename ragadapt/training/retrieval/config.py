@@ -87,6 +87,10 @@ class RerankerConfig(RetrievalSelection, RetrieverDataConfig):
                        "offline, so the default is the bundled MiniLM with a new scoring head", "minilm-l6")
     max_length: int = _help("longest (question, passage) pair in tokens", 256)
     tau_lm: float = _help("LM temperature of the target distribution (ListNet: softmax(labels))", 1.0)
+    prior_weight: float = _help("residual reranking: a candidate's score is the cross-encoder's plus prior_weight x "
+                                "the retriever's score, and the new scoring head starts at zero, so the untrained "
+                                "reranker ranks as the retriever does and training learns a correction (20 = 1 / "
+                                "REPLUG's tau_r for cosine scores). 0: a plain cross-encoder from a random head", 20.0)
     require_gain: bool = _help("with dev_select: OUTPUT_DIR/system gets the reranker only when its best dev-select "
                                "recall is at least the retriever's own; otherwise the system is handed on without "
                                "it (the trained reranker is still saved in OUTPUT_DIR/reranker)", True)

@@ -165,10 +165,16 @@ def lsr_rows(retriever, examples: list[QAExample], hits: list[list[Hit]], lm_sco
 
 
 def listwise_rows(examples: list[QAExample], hits: list[list[Hit]], lm_scores: list[list[float]], k: int,
-                  tau_lm: float, stats: CandidateStats) -> list[dict]:
-    """Rows for a listwise cross-encoder loss (ListNet): query, its candidates, LM scores / tau_lm."""
-    return [{"query": ex.question, "docs": [h.passage.contents for h in hs], "labels": [x / tau_lm for x in scores]}
-            for ex, hs, scores in usable(examples, hits, lm_scores, k, stats)]
+                  tau_lm: float, stats: CandidateStats, prior: bool = False) -> list[dict]:
+    """Rows for a listwise cross-encoder loss (ListNet): query, its candidates, LM scores / tau_lm; with `prior`,
+    the retriever's scores of the candidates too (a residual reranker's input)."""
+    rows = []
+    for ex, hs, scores in usable(examples, hits, lm_scores, k, stats):
+        row = {"query": ex.question, "docs": [h.passage.contents for h in hs], "labels": [x / tau_lm for x in scores]}
+        if prior:
+            row["prior"] = [h.score for h in hs]
+        rows.append(row)
+    return rows
 
 
 def contrastive_rows(retriever, examples: list[QAExample], hits: list[list[Hit]],

@@ -13,11 +13,46 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from torch import nn
+
 from ragadapt.errors import DataFormatError
 from ragadapt.training.retrieval.config import CE_DEFAULTS, RerankerConfig
 from ragadapt.training.retrieval.data import CandidateStats, listwise_rows, load_or_build_system, routine_questions
 
 log = logging.getLogger(__name__)
+
+
+class ResidualListNetLoss(nn.Module):
+    """ListNet on residual scores: score(q, d) = cross_encoder(q, d) + prior_weight * retriever_score(q, d), and the
+    cross-entropy of softmax(score) against softmax(LM score / tau_lm) (REPLUG's KL, `lsr_loss`, at tau 1).
+    Columns: query, docs, prior (the retriever's scores of docs), labels (LM scores / tau_lm). Written here because
+    sentence-transformers' ListNetLoss has no per-pair offset to add to its logits."""
+
+    def __init__(self, model, prior_weight: float):
+        super().__init__()
+        self.model, self.prior_weight = model, prior_weight
+
+    def forward(self, inputs, labels, prompt: str | None = None, task: str | None = None):
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        from ragadapt.training.retrieval.lsr import lsr_loss
+
+        queries, docs, priors = inputs
+        pairs = [(q, d) for q, ds in zip(queries, docs) for d in ds]
+        tokens = batch_to_device(self.model.preprocess(pairs, prompt=prompt, task=task), self.model.device)
+        logits = self.model(tokens)["scores"].view(-1).float()                         # [sum of k_i]
+        k = max(len(ds) for ds in docs)
+        mask = torch.zeros(len(docs), k, dtype=torch.bool, device=logits.device)       # [B, k]
+        for i, ds in enumerate(docs):
+            mask[i, : len(ds)] = True
+        scores = torch.zeros(mask.shape, device=logits.device).masked_scatter(mask, logits)  # [B, k]
+        prior = torch.tensor([list(p) + [0.0] * (k - len(p)) for p in priors], device=logits.device)
+        lm = torch.tensor([list(map(float, y)) + [0.0] * (k - len(y)) for y in labels], device=logits.device)
+        return lsr_loss(scores + self.prior_weight * prior, lm, tau_r=1.0, tau_lm=1.0, mask=mask)
+
+    def get_config_dict(self) -> dict:
+        return {"prior_weight": self.prior_weight}
 
 
 def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Path, system=None) -> tuple[int, dict]:
@@ -32,7 +67,8 @@ def train_cross_encoder(reranker, rows: list[dict], cfg: RerankerConfig, out: Pa
     model = reranker.model
     model.requires_grad_(True)
     args = trl_args(CrossEncoderTrainingArguments, cfg, out / "checkpoints", CE_DEFAULTS)
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=ListNetLoss(model))
+    loss = ResidualListNetLoss(model, reranker.prior_weight) if reranker.prior_weight else ListNetLoss(model)
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), loss=loss)
     from ragadapt.training.config import to_dict
 
     best = None
@@ -86,20 +122,24 @@ def train_reranker(cfg: RerankerConfig):
     hits = system.retriever.search([e.question for e in train], cfg.k)
     scores = scorer.score([e.question for e in train], [e.answers[0] for e in train], hits)
     stats = CandidateStats()
-    rows = listwise_rows(train, hits, scores, cfg.k, cfg.tau_lm, stats)
+    rows = listwise_rows(train, hits, scores, cfg.k, cfg.tau_lm, stats, prior=cfg.prior_weight > 0)
     log.info("reranker data: %s", stats.to_dict())
     if not rows:
         raise DataFormatError(f"no usable training question ({stats.to_dict()})")
     import torch
 
     torch.manual_seed(cfg.seed)  # the new scoring head is initialised here, before the trainer seeds
-    reranker = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length)
+    reranker = CrossEncoderReranker.from_pretrained(cfg.model, max_length=cfg.max_length, prior_weight=cfg.prior_weight)
+    if cfg.prior_weight:
+        reranker.zero_head()  # step 0 ranks as the retriever does
     steps, choice = train_cross_encoder(reranker, rows, cfg, out, system)
     kept = True
     if choice:
         choice["without_reranker"] = _recall_without_reranker(system, cfg)
         best = choice["scores"][str(choice["best_step"])]
         kept = best >= choice["without_reranker"] or not cfg.require_gain
+        if cfg.require_gain and cfg.prior_weight and int(choice["best_step"]) == 0:
+            kept = False  # a residual reranker at step 0 ranks as the retriever does: nothing to add but cost
         choice["kept_in_system"] = kept
         if best < choice["without_reranker"]:
             log.warning("the reranker's best dev-select recall@%d (%.3f, step %s) is below the retriever's own "
