@@ -70,10 +70,15 @@ def load_model(name: str, trust_remote_code: bool = False):
 
 
 def _device_fields(fields: set[str]) -> dict[str, Any]:
+    """Mixed precision (bf16 autocast over fp32 master weights) wherever bf16 is native: GPUs with bf16 and CPUs with
+    AMX / AVX512-BF16 (a SmolLM2 SFT step of 2 x 512 tokens: 2.9 s against 5.2-6.3 s in fp32 on an AMX Xeon);
+    fp32 elsewhere. `trainer: {bf16: false}` trains in fp32."""
     import torch
 
+    from ragadapt.device import native_bf16
+
     cuda = torch.cuda.is_available()
-    out = {"use_cpu": not cuda, "bf16": cuda and torch.cuda.is_bf16_supported()}
+    out = {"use_cpu": not cuda, "bf16": native_bf16("cuda" if cuda else "cpu")}
     if "fp16" in fields:
         out["fp16"] = False
     if not cuda:  # recomputing activations saves GPU memory; on a CPU it only costs time (measured ~2x per step)
