@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -20,6 +21,23 @@ from transformers import TrainerCallback
 log = logging.getLogger(__name__)
 
 SCORES = "dev_select.jsonl"
+
+
+@contextmanager
+def served_forward(model):
+    """The model's own forward while the dev questions are answered. Under mixed precision accelerate wraps a
+    training model's forward in bf16 autocast (an instance attribute, the original kept as `_original_forward`);
+    the checkpoint's weights are served in fp32 (the fp32 master weights are what is saved), so its dev answers
+    are written without the wrapper, as `ragadapt eval` will write them."""
+    wrapped, original = model.__dict__.get("forward"), model.__dict__.get("_original_forward")
+    if wrapped is None or original is None:
+        yield
+        return
+    model.forward = original
+    try:
+        yield
+    finally:
+        model.forward = wrapped
 
 
 class BestCheckpoint(TrainerCallback):
@@ -40,7 +58,8 @@ class BestCheckpoint(TrainerCallback):
         training = model.training
         model.eval()
         try:
-            value = float(self.score_fn(model, tokenizer))
+            with served_forward(model):
+                value = float(self.score_fn(model, tokenizer))
         finally:
             model.train(training)
         best = self.best_step

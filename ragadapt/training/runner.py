@@ -197,6 +197,9 @@ def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, st
     if checkpoint and _reached_max_steps(trainer, checkpoint):
         return int(trainer.state.global_step)
     trainer.train(resume_from_checkpoint=checkpoint)
+    # Under mixed precision accelerate leaves the model's forward wrapped in autocast; a routine that goes on using
+    # the trained model (RA-DIT's evaluation of its R-ft retriever, a report) must use it as served (fp32).
+    trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     if guard.bad_step is not None:
         from ragadapt.training.fingerprint import last_complete_checkpoint
 

@@ -94,3 +94,44 @@ def test_a_routine_that_kept_step_0_hands_its_system_on_unchanged(tmp_path, tiny
 
     assert (generator(result.system_dir)["checksum"] == generator(tiny_system)["checksum"]) == unchanged
     assert ("provenance" not in generator(result.system_dir)) == unchanged
+
+
+def test_checkpoints_are_judged_and_left_as_served_under_mixed_precision(tmp_path, tiny_generator_dir, chat_data,
+                                                                         monkeypatch):
+    """bf16 training wraps the model's forward in autocast; the dev answers of each checkpoint are written without
+    it (fp32, as `ragadapt eval` serves the saved weights), and the trained model is left unwrapped."""
+    from ragadapt.training import runner
+
+    seen = []
+
+    def head_dtype(model):
+        """The dtype the LM head computes in (autocast's outputs are cast back to fp32 after the forward)."""
+        dtypes = []
+        hook = model.lm_head.register_forward_hook(lambda m, i, out: dtypes.append(out.dtype))
+        with torch.no_grad():
+            model(input_ids=torch.tensor([[1, 2, 3]]))
+        hook.remove()
+        return dtypes[0]
+
+    def scorer(system_dir, examples, **kw):
+        def score(model, tokenizer):
+            seen.append((head_dtype(model), "_original_forward" in model.__dict__))
+            return 0.5
+        return score
+
+    monkeypatch.setattr("ragadapt.training.best.answer_scorer", scorer)
+    trained = {}
+    real_unwrap = runner.train_guarded
+
+    def keep_model(trainer, *a, **k):
+        step = real_unwrap(trainer, *a, **k)
+        trained["model"] = trainer.model
+        return step
+
+    monkeypatch.setattr(runner, "train_guarded", keep_model)
+    cfg = build(config(tmp_path, tiny_generator_dir, chat_data, system=str(tmp_path / "unused-system"),
+                       dev_select="dev-select", trainer={"max_steps": 4, "save_steps": 2, "bf16": True}))
+    train_lm(cfg, "sft")
+    assert seen and all(dtype == torch.float32 and wrapped for dtype, wrapped in seen)  # wrapped, judged in fp32
+    model = trained["model"]  # after training accelerate's autocast wrapper is gone
+    assert "_original_forward" not in model.__dict__ and head_dtype(model) == torch.float32
