@@ -44,8 +44,8 @@ class BestCheckpoint(TrainerCallback):
     """`score(model, tokenizer) -> float` (higher is better) at step 0, at each save and at the last step; one
     JSON line per score in `path`. `restore(model)` loads the best step's trainable weights back."""
 
-    def __init__(self, score: Callable, path: str | Path, label: str = "dev-select"):
-        self.score_fn, self.path, self.label = score, Path(path), label
+    def __init__(self, score: Callable, path: str | Path, label: str = "dev-select", tolerance: float | None = None):
+        self.score_fn, self.path, self.label, self.tolerance = score, Path(path), label, tolerance
         self.scores: dict[int, float] = {}
         self._weights: dict[int, dict] = {}  # step -> trainable tensors; only the best so far is kept
         self._tokenizer = None
@@ -62,12 +62,11 @@ class BestCheckpoint(TrainerCallback):
                 value = float(self.score_fn(model, tokenizer))
         finally:
             model.train(training)
-        best = self.best_step
         self.scores[step] = value
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, self.label: value}) + "\n")
-        if best is None or value >= self.scores[best]:
+        if self.best_step == step:  # the best so far: its weights stay in memory
             self._weights = {step: {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters()
                                     if p.requires_grad}}
             if step > 0:  # checkpoint rotation (save_total_limit) spares the trainer's best checkpoint
@@ -76,8 +75,13 @@ class BestCheckpoint(TrainerCallback):
 
     @property
     def best_step(self) -> int | None:
+        """The best-scoring step (ties to the later); with a `tolerance`, the dev questions guard instead of choose:
+        the last step scoring at most `tolerance` below step 0 (the most training they allow, for a skill they do
+        not measure, as `merge_tolerance` does for a merge)."""
         if not self.scores:
             return None
+        if self.tolerance is not None and 0 in self.scores:
+            return max(s for s, v in self.scores.items() if v >= self.scores[0] - self.tolerance - 1e-9)
         return max(self.scores, key=lambda s: (self.scores[s], s))
 
     def _load_history(self) -> None:

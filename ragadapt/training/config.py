@@ -135,6 +135,10 @@ class TrainConfig(MergeSelection, RunConfig):
                                    "in training at step 0 and at every checkpoint, and final/ keeps the best "
                                    "step (answer-contains; ties to the later step). null: the last step", None)
     dev_select_max: int = _help("dev_select questions answered per score", 40)
+    dev_select_tolerance: float | None = _help("dev_select rule. null: the best step. A number (0.01 = 1 point): the "
+                                               "dev questions guard instead of choose, final/ keeps the last step "
+                                               "answering at most that much below step 0 (as much training as they "
+                                               "allow, for a skill they do not measure, e.g. abstaining)", None)
 
     def __post_init__(self):
         from ragadapt.training.compose import model_or_system_generator

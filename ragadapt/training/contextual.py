@@ -68,8 +68,9 @@ def negatives_retriever(cfg: ContextualConfig, passages):
 # what the training and test contexts depend on: the data is rebuilt when one of them changes
 DATA_FIELDS = ("model", "system", "corpus", "recipe", "max_documents", "max_train", "max_test", "test_fraction", "k",
                "max_passage_chars", "ratios", "paired", "seed", "targets", "max_length")
-# the shape of data/train.jsonl rows: 2 added each context's question and edit (DPO pairs a context with its twin)
-DATA_FORMAT = 2
+# the shape of data/train.jsonl rows: 2 added each context's question and edit (DPO pairs a context with its twin),
+# 3 the starting model's own answer (DPO rejects what the model says, not a span it never writes)
+DATA_FORMAT = 3
 
 
 def served_config(cfg: ContextualConfig):
@@ -99,26 +100,36 @@ def served_prompt(cfg: ContextualConfig) -> RAGPrompt:
     return RAGPrompt(system=served.system_prompt, max_prompt_tokens=min(budget, served.max_prompt_tokens))
 
 
-def own_targets(examples: list[ContextExample], generator, prompt: RAGPrompt, max_new_tokens: int):
-    """Self-distilled targets: on a clean, noisy or counterfactual context, the starting model's own answer
-    (as served: the system's prompt and answer length) replaces the gold span when it holds the right answer (the
-    edited one for a counterfactual, without the original), so training teaches what to answer while the model
-    keeps its own phrasing and moves less. Returns the examples and the per-kind count of own answers kept."""
-    from collections import Counter
-
+def own_answers(examples: list[ContextExample], generator, prompt: RAGPrompt, max_new_tokens: int) -> list[str | None]:
+    """The starting model's answer to each clean, noisy, counterfactual and unanswerable context, as served (the
+    system's prompt and answer length; a reply cut at the limit ends at its last sentence); None for the others."""
     from ragadapt.eval.faithfulness import prompts_for
-    from ragadapt.eval.metrics import answer_contains, is_abstention
     from ragadapt.text import end_at_boundary
 
-    todo = [i for i, e in enumerate(examples) if e.kind in ("clean", "noisy", "counterfactual")]
+    todo = [i for i, e in enumerate(examples) if e.kind in ("clean", "noisy", "counterfactual", "unanswerable")]
     texts = generator.generate(prompts_for([examples[i] for i in todo], prompt, generator.count_tokens),
                                max_new_tokens=max_new_tokens, batch_size=8)
-    out, kept = list(examples), Counter()
+    out: list[str | None] = [None] * len(examples)
     for i, text in zip(todo, texts):
-        e = examples[i]
         if text and generator.count_tokens(text) >= max_new_tokens - 1:
             text = end_at_boundary(text)
-        text = text.strip()
+        out[i] = text.strip()
+    return out
+
+
+def own_targets(examples: list[ContextExample], answers: list[str | None]):
+    """Self-distilled targets: on a clean, noisy or counterfactual context, the starting model's own answer
+    (`own_answers`) replaces the gold span when it holds the right answer (the edited one for a counterfactual,
+    without the original), so training teaches what to answer while the model keeps its own phrasing and moves
+    less. Returns the examples and the per-kind count of own answers kept."""
+    from collections import Counter
+
+    from ragadapt.eval.metrics import answer_contains, is_abstention
+
+    out, kept = list(examples), Counter()
+    for i, (e, text) in enumerate(zip(examples, answers)):
+        if text is None or e.kind not in ("clean", "noisy", "counterfactual"):
+            continue
         right = answer_contains(text, [e.target]) and not is_abstention(text)
         if right and (e.kind != "counterfactual" or not answer_contains(text, [e.original])):
             out[i] = replace(e, target=text)
@@ -155,12 +166,14 @@ def make_triples(cfg: ContextualConfig, passages) -> list[QATriple]:
     return triples
 
 
-def chat_row(example: ContextExample, prompt: RAGPrompt, count_tokens=None) -> dict:
+def chat_row(example: ContextExample, prompt: RAGPrompt, count_tokens=None, own: str | None = None) -> dict:
+    """A training row: the chat to learn, plus what the DPO pairs are made from (the question, the original and
+    edited answers, and `own`: the starting model's served answer to this context, when asked)."""
     from ragadapt.eval.faithfulness import prompts_for
 
     messages = prompts_for([example], prompt, count_tokens)[0] + [{"role": "assistant", "content": example.target}]
     return {"messages": messages, "context": [p.text for p in example.passages], "kind": example.kind,
-            "question": example.question, "original": example.original, "edited": example.edited}
+            "question": example.question, "original": example.original, "edited": example.edited, "own": own}
 
 
 def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
@@ -204,12 +217,14 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    answers: list[str | None] = [None] * len(train)
     if cfg.targets == "own":
         from ragadapt.generation import TransformersGenerator
 
         served = served_config(cfg)
-        train, kept = own_targets(train, TransformersGenerator.from_pretrained(cfg.model), prompt,
-                                  served.max_new_tokens if served is not None else 48)
+        answers = own_answers(train, TransformersGenerator.from_pretrained(cfg.model), prompt,
+                              served.max_new_tokens if served is not None else 48)
+        train, kept = own_targets(train, answers)
         log.info("targets: the starting model's own answer kept on %s of %s contexts (the gold span elsewhere)",
                  kept, dict(builder.stats.built))
     elif cfg.targets != "span":
@@ -218,31 +233,44 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     write_jsonl(data / "triples_train.jsonl", [t.to_dict() for t in train_t])
     write_jsonl(data / "triples_test.jsonl", [t.to_dict() for t in test_t])
     write_jsonl(test_path, [e.to_dict() for e in test])
-    write_jsonl(train_path, [chat_row(e, prompt, count) for e in train])
+    write_jsonl(train_path, [chat_row(e, prompt, count, own) for e, own in zip(train, answers)])
     atomic_write_text(data / fingerprint.FINGERPRINT, json.dumps(made_by, indent=2, default=str))
     return train_path, test_path
 
 
 def dpo_pairs(train_path: Path) -> list[dict]:
     """Preference pairs from the training contexts. On a counterfactual context the edited answer is chosen over the
-    original (parametric) one, on an unanswerable context the abstention over the original answer. Where such a
-    context has a clean twin (`paired`: the same question with its gold passage), the twin gives the mirror pair:
-    its answer chosen over what would be right only on the perturbed passage (the abstention, the edited answer).
-    So every preference the model is taught is contrasted with its opposite on the same question, and only the
-    passage tells them apart: abstaining is never preferred for a question as such (the false abstention that
-    unpaired abstention training brings)."""
+    parametric one, on an unanswerable context the abstention over an answer. The rejected answer is what the
+    starting model itself said there (`targets: own`), when that is the unfaithful reply (the original answer on
+    an edited passage, anything but an abstention on an unanswerable one): DPO learns most from pushing down what
+    the model actually writes; else the original span. Where such a context has a clean twin (`paired`: the same
+    question with its gold passage), the twin gives the mirror pair: its answer chosen over what would be right
+    only on the perturbed passage (the abstention, the edited answer). So every preference the model is taught is
+    contrasted with its opposite on the same question, and only the passage tells them apart: abstaining is never
+    preferred for a question as such (the false abstention that unpaired abstention training brings)."""
+    from ragadapt.eval.metrics import answer_contains, is_abstention
+
     rows = _read_jsonl(train_path)
     twins = {r["question"]: r for r in rows if r["kind"] == "clean" and r.get("question")}
 
     def pair(messages: list[dict], rejected: str) -> dict:
         return {"prompt": messages[:-1], "chosen": [messages[-1]], "rejected": [{"role": "assistant", "content": rejected}]}
 
+    def unfaithful_own(row: dict) -> str | None:
+        own = row.get("own")
+        if not own:
+            return None
+        if row["kind"] == "unanswerable":
+            return None if is_abstention(own) else own
+        parametric = answer_contains(own, [row["original"]]) and not answer_contains(own, [row.get("edited") or ""])
+        return own if parametric else None
+
     pairs = []
     for row in rows:
         original = row.get("original")
         if row["kind"] not in ("counterfactual", "unanswerable") or not original:
             continue
-        pairs.append(pair(row["messages"], original))
+        pairs.append(pair(row["messages"], unfaithful_own(row) or original))
         twin = twins.get(row.get("question"))
         mirror = ABSTAIN if row["kind"] == "unanswerable" else row.get("edited")
         if twin is not None and mirror:
@@ -410,7 +438,7 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
                                  max_length=cfg.max_length, seed=cfg.seed, resume=cfg.resume,
                                  freeze=cfg.freeze, lora=cfg.lora, trust_remote_code=cfg.trust_remote_code,
                                  trainer=dict(cfg.dpo_trainer), system=cfg.system, dev_select=cfg.dev_select,
-                                 dev_select_max=cfg.dev_select_max)
+                                 dev_select_max=cfg.dev_select_max, dev_select_tolerance=cfg.dev_select_tolerance)
         final = train_dpo(dpo_cfg).final_dir
     result.final_dir = final
     if cfg.evaluate:

@@ -178,7 +178,8 @@ def keep_best(cfg: TrainConfig, output_dir: Path):
         raise DataFormatError("dev_select answers questions through a RAG system: set `system` too, or "
                               "dev_select: null", field="dev_select")
     examples = dev_examples(cfg.dev_select)[: cfg.dev_select_max]
-    return BestCheckpoint(answer_scorer(cfg.system, examples), output_dir / SCORES, label=cfg.dev_select)
+    return BestCheckpoint(answer_scorer(cfg.system, examples), output_dir / SCORES, label=cfg.dev_select,
+                          tolerance=cfg.dev_select_tolerance)
 
 
 def train_guarded(trainer, resume: str, output_dir: Path, metrics_path: Path, stage: str | None = None,

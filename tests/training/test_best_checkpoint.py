@@ -135,3 +135,20 @@ def test_checkpoints_are_judged_and_left_as_served_under_mixed_precision(tmp_pat
     assert seen and all(dtype == torch.float32 and wrapped for dtype, wrapped in seen)  # wrapped, judged in fp32
     model = trained["model"]  # after training accelerate's autocast wrapper is gone
     assert "_original_forward" not in model.__dict__ and head_dtype(model) == torch.float32
+
+
+@pytest.mark.parametrize("values, tolerance, best", [([0.6, 0.65, 0.7, 0.6, 0.55], 0.0, 18),  # last step >= step 0
+                                                     ([0.6, 0.65, 0.7, 0.55, 0.58], 0.025, 24),  # within 2.5 points
+                                                     ([0.6, 0.5, 0.4, 0.3, 0.2], 0.0, 0),  # every step worse
+                                                     ([0.6, 0.65, 0.7, 0.6, 0.55], None, 12)])  # no tolerance: best
+def test_a_tolerance_makes_dev_select_a_guard(tmp_path, tiny_generator_dir, chat_data, monkeypatch, values, tolerance,
+                                              best):
+    scripted(monkeypatch, values)
+    cfg = build(config(tmp_path, tiny_generator_dir, chat_data, system=str(tmp_path / "unused-system"),
+                       dev_select="dev-select", dev_select_tolerance=tolerance, trainer={"max_steps": 24, "save_steps": 6}))
+    result = train_lm(cfg, "sft")
+    chosen = json.loads((result.final_dir / "manifest.json").read_text())["dev_select"]
+    assert chosen["best_step"] == best
+    expected = params(tiny_generator_dir if best == 0 else result.output_dir / f"checkpoint-{best}")
+    final = params(result.final_dir)
+    assert all(torch.equal(expected[k], final[k]) for k in expected)

@@ -158,7 +158,7 @@ def test_eval_faithfulness_cli(tmp_path, tiny_generator_dir, capsys):
 def test_own_targets_keep_the_models_answer_only_when_it_is_right():
     from ragadapt.corpora.contexts import ContextExample
     from ragadapt.prompts import RAGPrompt
-    from ragadapt.training.contextual import own_targets
+    from ragadapt.training.contextual import own_answers, own_targets
 
     p = Passage(id="t#0", doc_id="t", title="Tower", text="The tower was built by Gustave Eiffel in 1889.")
     base = {"question": "Who built the tower?", "original": "Gustave Eiffel", "doc_id": "t", "passages": [p]}
@@ -170,7 +170,7 @@ def test_own_targets_keep_the_models_answer_only_when_it_is_right():
                                **base),
                 ContextExample("unanswerable", target="I don't know.", answers=["I don't know."], **base)]
     replies = iter(["It was built by Gustave Eiffel.", "I don't know.", "Ada Lovelace built it.",
-                    "Gustave Eiffel, not Ada Lovelace."])
+                    "Gustave Eiffel, not Ada Lovelace.", "Gustave Eiffel built it in 1889."])
 
     class Scripted:
         def count_tokens(self, text):
@@ -179,7 +179,9 @@ def test_own_targets_keep_the_models_answer_only_when_it_is_right():
         def generate(self, prompts, **_):
             return [next(replies) for _ in prompts]
 
-    out, kept = own_targets(examples, Scripted(), RAGPrompt(), max_new_tokens=48)
+    answers = own_answers(examples, Scripted(), RAGPrompt(), max_new_tokens=48)
+    assert answers[4] == "Gustave Eiffel built it in 1889."  # asked on unanswerable contexts too (DPO rejects it)
+    out, kept = own_targets(examples, answers)
     assert [e.target for e in out] == ["It was built by Gustave Eiffel.", "Gustave Eiffel", "Ada Lovelace built it.",
                                        "Ada Lovelace", "I don't know."]
     assert kept == {"clean": 1, "counterfactual": 1}
@@ -191,22 +193,28 @@ def test_dpo_pairs_mirror_each_perturbed_context_on_its_clean_twin(tmp_path):
     from ragadapt.jsonl import write_jsonl
     from ragadapt.training.contextual import dpo_pairs
 
-    def row(kind, question, target, original="Seurat", edited=None):
+    def row(kind, question, target, original="Seurat", edited=None, own=None):
         msgs = [{"role": "user", "content": f"{question} [{kind}]"}, {"role": "assistant", "content": target}]
-        return {"messages": msgs, "kind": kind, "question": question, "original": original, "edited": edited}
+        return {"messages": msgs, "kind": kind, "question": question, "original": original, "edited": edited,
+                "own": own}
 
-    rows = [row("clean", "who painted it?", "Georges Seurat painted it."), row("unanswerable", "who painted it?", ABSTAIN),
+    rows = [row("clean", "who painted it?", "Georges Seurat painted it."),
+            row("unanswerable", "who painted it?", ABSTAIN, own="It was painted by Monet."),  # own: rejected
             row("clean", "who built it?", "Eiffel built it.", original="Eiffel"),
-            row("counterfactual", "who built it?", "Monet", original="Eiffel", edited="Monet"),
-            row("unanswerable", "unpaired?", ABSTAIN, original="Paris"), row("noisy", "other?", "Lyon", original="Lyon")]
+            row("counterfactual", "who built it?", "Monet", original="Eiffel", edited="Monet",
+                own="Monet built it."),  # follows the edit: not what to reject, the original span is
+            row("unanswerable", "unpaired?", ABSTAIN, original="Paris", own="I don't know."),
+            row("counterfactual", "who wrote it?", "Byron", original="Keats", edited="Byron", own="Keats wrote it."),
+            row("noisy", "other?", "Lyon", original="Lyon")]
     path = tmp_path / "train.jsonl"
     write_jsonl(path, rows)
     pairs = {(p["prompt"][0]["content"], p["chosen"][0]["content"], p["rejected"][0]["content"])
              for p in dpo_pairs(path)}
     assert pairs == {
-        ("who painted it? [unanswerable]", ABSTAIN, "Seurat"),
+        ("who painted it? [unanswerable]", ABSTAIN, "It was painted by Monet."),
         ("who painted it? [clean]", "Georges Seurat painted it.", ABSTAIN),
         ("who built it? [counterfactual]", "Monet", "Eiffel"),
         ("who built it? [clean]", "Eiffel built it.", "Monet"),
         ("unpaired? [unanswerable]", ABSTAIN, "Paris"),
+        ("who wrote it? [counterfactual]", "Byron", "Keats wrote it."),
     }

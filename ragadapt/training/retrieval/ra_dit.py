@@ -38,10 +38,10 @@ def lm_ft_rows(retriever, examples, k: int, prompt, count_tokens, own_answers=No
                             question=ex.question, passages=[h.passage], target=ex.answers[0], answers=list(ex.answers),
                             original=ex.answers[0]) for ex, hs in zip(examples, hits) for h in hs]
     if own_answers is not None:
-        from ragadapt.training.contextual import own_targets
+        from ragadapt.training.contextual import own_answers as answer, own_targets
 
         generator, max_new_tokens = own_answers
-        pairs, kept = own_targets(pairs, generator, prompt, max_new_tokens)
+        pairs, kept = own_targets(pairs, answer(pairs, generator, prompt, max_new_tokens))
         log.info("LM-ft targets: the generator's own answer kept on %s of %d pairs (the gold span elsewhere)",
                  kept, len(pairs))
     return [{"messages": prompt.messages(p.question, [Hit(p.passages[0], 0.0, 0)], count_tokens)
