@@ -92,8 +92,9 @@ class RerankerConfig(RetrievalSelection, RetrieverDataConfig):
                                 "reranker ranks as the retriever does and training learns a correction (20 = 1 / "
                                 "REPLUG's tau_r for cosine scores). 0: a plain cross-encoder from a random head", 20.0)
     require_gain: bool = _help("with dev_select: OUTPUT_DIR/system gets the reranker only when its best dev-select "
-                               "recall is at least the retriever's own; otherwise the system is handed on without "
-                               "it (the trained reranker is still saved in OUTPUT_DIR/reranker)", True)
+                               "recall beats the retriever's own (a reranker that only ties adds cost); otherwise "
+                               "the system is handed on without it (the trained reranker is still saved in "
+                               "OUTPUT_DIR/reranker)", True)
     trainer: dict = _help(f"CrossEncoderTrainingArguments fields (over {CE_DEFAULTS})", factory=dict)
 
 

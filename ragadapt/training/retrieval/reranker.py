@@ -137,12 +137,11 @@ def train_reranker(cfg: RerankerConfig):
     if choice:
         choice["without_reranker"] = _recall_without_reranker(system, cfg)
         best = choice["scores"][str(choice["best_step"])]
-        kept = best >= choice["without_reranker"] or not cfg.require_gain
-        if cfg.require_gain and cfg.prior_weight and int(choice["best_step"]) == 0:
-            kept = False  # a residual reranker at step 0 ranks as the retriever does: nothing to add but cost
+        # strictly better, or it only adds cost (a residual reranker at step 0 ranks exactly as the retriever)
+        kept = best > choice["without_reranker"] or not cfg.require_gain
         choice["kept_in_system"] = kept
-        if best < choice["without_reranker"]:
-            log.warning("the reranker's best dev-select recall@%d (%.3f, step %s) is below the retriever's own "
+        if best <= choice["without_reranker"]:
+            log.warning("the reranker's best dev-select recall@%d (%.3f, step %s) does not beat the retriever's own "
                         "(%.3f): %s", cfg.answer_k, best, choice["best_step"], choice["without_reranker"],
                         "the system is handed on without it (require_gain)" if not kept else "kept anyway")
     train_seconds = time.perf_counter() - start
@@ -157,7 +156,7 @@ def train_reranker(cfg: RerankerConfig):
     extra = {"train_seconds": round(train_seconds, 1), "pairs_scored": scorer.scored, "data": stats.to_dict(),
              "scorer": source, **({"dev_select": choice} if choice else {})}
     if cfg.evaluate:
-        label = "+ LM-distilled reranker" + ("" if kept else " (not kept: below the retriever on dev-select)")
+        label = "+ LM-distilled reranker" + ("" if kept else " (not kept: no better than the retriever on dev-select)")
         stages[label] = evaluate_stage(reranked, generator, test, dev, cfg.answer_k, cfg.max_answer_eval,
                                        out / "eval_after")
         print(write_gated_report(out, stages, extra, config=cfg))
