@@ -47,19 +47,26 @@ class CrossEncoderReranker:
             raise UnknownModelError(hub_load_hint(name, None)) from e
         return cls(model, name, max_length=max_length, prior_weight=prior_weight)
 
-    def zero_head(self) -> None:
-        """Zero the scoring head (its last one-output Linear): the cross-encoder then scores every pair 0, so with a
-        prior the reranker starts as the retriever. Only the head gets a gradient at the first step (as a LoRA B
-        initialised to zero), the encoder from the second on."""
+    def head(self):
+        """The scoring head: the model's last Linear with one output."""
         import torch
 
         heads = [m for m in self.model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
         if not heads:
-            raise ValueError(f"{self.name}: no one-output scoring head to zero")
+            raise ValueError(f"{self.name}: no one-output scoring head")
+        return heads[-1]
+
+    def zero_head(self) -> None:
+        """Zero the scoring head: the cross-encoder then scores every pair 0, so with a prior the reranker starts as
+        the retriever. Only the head gets a gradient at the first step (as a LoRA B initialised to zero), the
+        encoder from the second on."""
+        import torch
+
+        head = self.head()
         with torch.no_grad():
-            heads[-1].weight.zero_()
-            if heads[-1].bias is not None:
-                heads[-1].bias.zero_()
+            head.weight.zero_()
+            if head.bias is not None:
+                head.bias.zero_()
 
     @property
     def module(self):

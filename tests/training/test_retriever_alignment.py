@@ -353,7 +353,7 @@ def test_residual_reranker_starts_as_the_retriever(tmp_path, tiny_embedder_dir):
     hits = [[Hit(Passage(id=f"p{i}", text=t), s, i) for i, (t, s) in enumerate(zip(texts, (0.9, 0.8, 0.8, 0.1)))]]
     assert [h.passage.id for h in reranker.rerank(["alpha"], hits)[0]] == ["p0", "p1", "p2", "p3"]
     assert [h.score for h in reranker.rerank(["alpha"], hits)[0]] == pytest.approx([18.0, 16.0, 16.0, 2.0])
-    head = [m for m in reranker.model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1][-1]
+    head = reranker.head()
     with torch.no_grad():
         head.bias.fill_(0.5)
     shifted = reranker.rerank(["alpha"], hits)[0]
@@ -381,7 +381,7 @@ def test_residual_listnet_loss_adds_the_prior_to_the_scores(tiny_embedder_dir):
                         torch.tensor([[-1.0, -2.0, -3.0], [-2.0, -1.0, 0.0]]), 1.0, 1.0, mask)
     assert float(value) == pytest.approx(float(expected), abs=1e-5)
     value.backward()  # only the zeroed head gets a gradient at the first step
-    head = [m for m in reranker.model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1][-1]
+    head = reranker.head()
     assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
 
 
@@ -627,3 +627,18 @@ def test_no_regression_gate_with_paired_counts(tmp_path):
     assert checks["after"]["dev-test"]["paired"] == {"only_a": 0, "only_b": 1, "p": 1.0}
     assert "| after | dev-test | +0.0 | -25.0 | 0 / 1 (1.00) | FAIL |" in gate_table(checks)
     assert set(dev_sets("dev-select,dev-test")) == {"dev-select", "dev-test"} and dev_sets(None) == {}
+
+
+def test_reranker_head_learns_at_its_own_rate(tiny_embedder_dir):
+    """head_lr: the scoring head is its own parameter group of the optimizer, the encoder keeps the trainer's rate."""
+    from types import SimpleNamespace
+
+    from ragadapt.retrievers import CrossEncoderReranker
+    from ragadapt.training.retrieval.reranker import head_optimizer
+
+    reranker = CrossEncoderReranker.from_pretrained(str(tiny_embedder_dir), device="cpu", prior_weight=20.0)
+    optimizer = head_optimizer(reranker, SimpleNamespace(learning_rate=5e-5, weight_decay=0.0), 1e-3)
+    encoder, head = optimizer.param_groups
+    assert (encoder["lr"], head["lr"]) == (5e-5, 1e-3)
+    assert {id(p) for p in head["params"]} == {id(p) for p in reranker.head().parameters()}
+    assert len(encoder["params"]) + len(head["params"]) == len(list(reranker.model.parameters()))

@@ -91,6 +91,8 @@ class RerankerConfig(RetrievalSelection, RetrieverDataConfig):
                                 "the retriever's score, and the new scoring head starts at zero, so the untrained "
                                 "reranker ranks as the retriever does and training learns a correction (20 = 1 / "
                                 "REPLUG's tau_r for cosine scores). 0: a plain cross-encoder from a random head", 20.0)
+    head_lr: float | None = _help("learning rate of the scoring head (the encoder keeps the trainer's): a zeroed "
+                                  "head has to grow to the size of its corrections. null: the trainer's", 1e-3)
     require_gain: bool = _help("with dev_select: OUTPUT_DIR/system gets the reranker only when its best dev-select "
                                "recall beats the retriever's own (a reranker that only ties adds cost); otherwise "
                                "the system is handed on without it (the trained reranker is still saved in "
