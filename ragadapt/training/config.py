@@ -206,6 +206,7 @@ class ContextualConfig(LMConfig):
     targets: str = _help("answers trained on: own (on clean, noisy and counterfactual contexts the starting "
                          "model's own served answer when it holds the right answer, so it keeps its phrasing and "
                          "moves less; the gold span otherwise) or span (always the gold span)", "own")
+    sft: bool = _help("the SFT stage on the perturbed contexts (false: DPO only, from the starting model)", True)
     dpo: bool = _help("add a DPO stage after SFT: the rejected answer ignores the context (the parametric "
                       "answer on counterfactual and unanswerable items); a `paired` kind's clean twin adds the "
                       "mirror pair (its answer over the abstention or the edit). Keeps its best `dev_select` step "

@@ -5,7 +5,9 @@ Pipeline, each step saved under OUTPUT_DIR so a rerun reuses it:
   2. perturbed contexts (clean, noisy, counterfactual, unanswerable, conflicting) with hard negatives
      from a retriever -> data/train.jsonl (one kind per question), data/test.jsonl (all five per question)
   3. SFT on the chat-formatted contexts, loss on the answer only (training core), general replay optional
-  4. optional DPO: chosen = the faithful answer, rejected = the parametric one
+     (`sft: false` skips it)
+  4. optional DPO: chosen = the faithful answer, rejected = what the model said instead (its parametric answer on
+     an edited passage, its answer on an unanswerable one), mirrored on each paired context's clean twin
   5. faithfulness evaluation of the starting and the trained model -> report.json, report.md
 """
 
@@ -421,11 +423,14 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
     from ragadapt.training.dpo import train_dpo
     from ragadapt.training.lm import train_lm
 
+    if not (cfg.sft or cfg.dpo):
+        raise DataFormatError("sft: false and dpo: false train nothing; set either", field="sft")
     out = Path(cfg.output_dir)
     train_path, test_path = build_data(cfg)
-    sft_cfg = replace(cfg, output_dir=str(out / "sft"), data=[Source(path=str(train_path))])
-    result = train_lm(sft_cfg, "sft")
-    final = result.final_dir
+    result, final = None, cfg.model
+    if cfg.sft:
+        result = train_lm(replace(cfg, output_dir=str(out / "sft"), data=[Source(path=str(train_path))]), "sft")
+        final = result.final_dir
     if cfg.dpo:
         pairs_path = out / "data" / "pairs.jsonl"
         pairs = dpo_pairs(train_path)
@@ -433,13 +438,14 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
         log.info("dpo: %d preference pairs (%d chosen abstentions, %d rejected ones)", len(pairs),
                  sum(p["chosen"][0]["content"] == ABSTAIN for p in pairs), sum(p["rejected"][0]["content"] == ABSTAIN
                                                                               for p in pairs))
-        # the DPO stage keeps its best dev-select step too (its step 0 is the SFT model)
+        # the DPO stage keeps its best dev-select step too (its step 0 is the SFT model, or the start without SFT)
         dpo_cfg = DPOTrainConfig(model=str(final), output_dir=str(out / "dpo"), data=[Source(path=str(pairs_path))],
                                  max_length=cfg.max_length, seed=cfg.seed, resume=cfg.resume,
                                  freeze=cfg.freeze, lora=cfg.lora, trust_remote_code=cfg.trust_remote_code,
                                  trainer=dict(cfg.dpo_trainer), system=cfg.system, dev_select=cfg.dev_select,
                                  dev_select_max=cfg.dev_select_max, dev_select_tolerance=cfg.dev_select_tolerance)
-        final = train_dpo(dpo_cfg).final_dir
+        dpo_result = train_dpo(dpo_cfg)
+        final, result = dpo_result.final_dir, result or dpo_result
     result.final_dir = final
     if cfg.evaluate:
         report = faithfulness_table(cfg, test_path, {"before": cfg.model, "after": str(final)})

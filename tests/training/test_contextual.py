@@ -218,3 +218,24 @@ def test_dpo_pairs_mirror_each_perturbed_context_on_its_clean_twin(tmp_path):
         ("unpaired? [unanswerable]", ABSTAIN, "Paris"),
         ("who wrote it? [counterfactual]", "Byron", "Keats wrote it."),
     }
+
+
+def test_dpo_alone_from_the_starting_model(tmp_path, tiny_generator_dir):
+    """sft: false trains DPO only, from the starting model; training nothing at all is one line naming the field."""
+    import json
+
+    from ragadapt.errors import DataFormatError
+    from ragadapt.training import ContextualConfig
+    from ragadapt.training.config import from_dict
+    from ragadapt.training.contextual import train_contextual
+
+    fields = {"model": str(tiny_generator_dir), "system": None, "output_dir": str(tmp_path / "ctx"), "corpus": "wiki",
+              "max_documents": 300, "max_train": 24, "max_test": 2, "max_length": 256, "max_passage_chars": 200,
+              "paired": ["unanswerable", "counterfactual"], "general_texts": 2, "dev_select": None, "evaluate": False,
+              "sft": False, "dpo": True, "dpo_trainer": {"max_steps": 3, "learning_rate": 1e-4, "logging_steps": 1}}
+    result = train_contextual(from_dict(ContextualConfig, fields))
+    assert not (tmp_path / "ctx" / "sft").exists() and result.final_dir == tmp_path / "ctx" / "dpo" / "final"
+    manifest = json.loads((result.final_dir / "manifest.json").read_text())
+    assert manifest["base_model"] == str(tiny_generator_dir)
+    with pytest.raises(DataFormatError, match="sft"):
+        train_contextual(from_dict(ContextualConfig, {**fields, "dpo": False}))
