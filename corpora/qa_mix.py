@@ -181,7 +181,8 @@ def allocate(n: int, weights: dict[str, float], available: dict[str, int]) -> di
             open_styles -= short
             continue
         floors = {s: int(want[s]) for s in open_styles}
-        for s in sorted(open_styles, key=lambda s: want[s] - floors[s], reverse=True)[: left - sum(floors.values())]:
+        # largest remainders first, ties by name: a set's order changes with the string hash seed of each process
+        for s in sorted(open_styles, key=lambda s: (floors[s] - want[s], s))[: left - sum(floors.values())]:
             floors[s] += 1
         for s in open_styles:
             shares[s] += floors[s]

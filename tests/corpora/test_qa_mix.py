@@ -128,3 +128,18 @@ def test_facts_ask_when_what_and_which_too():
     assert ("What is the capital of Norway?", "Oslo") in questions
     assert ("When was Oslo founded?", "1040") in questions
     assert ("What nationality was Edvard Munch?", "Norwegian") in questions
+
+
+def test_allocation_does_not_depend_on_the_hash_seed():
+    """Equal remainders are broken by style name, not by a set's order (which changes with PYTHONHASHSEED, i.e.
+    between two runs of the same config)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from ragadapt.corpora.qa_mix import allocate; "
+            "print(allocate(270, {'entity': 1, 'template': 1, 'facts': 1, 'x': 1}, "
+            "{'entity': 999, 'template': 999, 'facts': 999, 'x': 999}))")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(6)}
+    assert len(seen) == 1, seen
