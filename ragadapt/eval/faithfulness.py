@@ -57,6 +57,19 @@ def _rate(rows, kinds, key) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+def _passage_abstention(rows: list[dict]) -> float | None:
+    """Abstentions on unanswerable contexts that read the passage: the same question over its clean passage is
+    answered (not declined). A model that declines a question whatever the passage says scores here on neither;
+    rows without a `question`, or without a clean row of their question, count as not reading it."""
+    unanswerable = [r for r in rows if r["kind"] == "unanswerable"]
+    if not unanswerable:
+        return None
+    declined_clean = {r["question"]: r["abstained"] for r in rows if r["kind"] == "clean" and r.get("question")}
+    hits = [r["abstained"] and r.get("question") in declined_clean and not declined_clean[r["question"]]
+            for r in unanswerable]
+    return round(sum(hits) / len(hits), 4)
+
+
 def summarize(rows: list[dict]) -> dict:
     answerable = ("clean", "noisy")
     out = {"n": len(rows), **{f"n_{k}": sum(r["kind"] == k for r in rows) for k in
@@ -66,6 +79,7 @@ def summarize(rows: list[dict]) -> dict:
         answerable_contains=_rate(rows, answerable, "contains"),
         false_abstention=_rate(rows, answerable, "abstained"),
         abstention=_rate(rows, ("unanswerable",), "abstained"),
+        abstention_reads_passage=_passage_abstention(rows),
         counterfactual_following=_rate(rows, ("counterfactual",), "follows"),
         counterfactual_parametric=_rate(rows, ("counterfactual",), "parametric"),
         conflict_detection=_rate(rows, ("conflicting",), "faithful"),
@@ -121,7 +135,9 @@ def evaluate_faithfulness(generator, examples: Sequence[ContextExample], prompt:
 
 TABLE_ROWS = [("answerable_contains", "answerable accuracy (contains)"), ("answerable_em", "answerable EM"),
               ("answerable_f1", "answerable F1"), ("false_abstention", "false abstention (answerable)"),
-              ("abstention", "abstention on unanswerable"), ("counterfactual_following", "counterfactual: follows context"),
+              ("abstention", "abstention on unanswerable"),
+              ("abstention_reads_passage", "abstention on unanswerable, its clean twin answered"),
+              ("counterfactual_following", "counterfactual: follows context"),
               ("counterfactual_parametric", "counterfactual: parametric answer"),
               ("conflict_detection", "conflict detection"), ("judge_supported", "LLM judge: supported"),
               ("judge_agreement", "judge / string-metric agreement"), ("general_nll", "general-text NLL (forgetting)")]

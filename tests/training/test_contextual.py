@@ -44,6 +44,22 @@ def test_summary_and_table():
     assert "| abstention on unanswerable | 100.0 | 100.0 |" in table and "conflict" not in table
 
 
+def test_abstention_that_reads_the_passage():
+    """An abstention counts as reading the passage only when the same question over its clean passage is answered:
+    a model that declines a question whatever the passage says gets abstention, not this."""
+    def row(question, kind, prediction, answers=("Paris",)):
+        e = ContextExample(kind, question, P, answers[0], list(answers), "Paris", None)
+        return {"question": question, **score(e, prediction)}
+
+    rows = [row("a?", "clean", "Paris"), row("a?", "unanswerable", "I don't know", [ABSTAIN]),   # reads it
+            row("b?", "clean", "I don't know"), row("b?", "unanswerable", "I don't know", [ABSTAIN]),  # declines b
+            row("c?", "clean", "Paris"), row("c?", "unanswerable", "Paris", [ABSTAIN]),  # answers from memory
+            row("d?", "unanswerable", "I don't know", [ABSTAIN])]  # no clean twin to compare with
+    s = summarize(rows)
+    assert (s["abstention"], s["abstention_reads_passage"]) == (0.75, 0.25)
+    assert "| abstention on unanswerable, its clean twin answered | 25.0 |" in markdown_table({"after": s})
+
+
 def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_generator):
     from ragadapt.training import ContextualConfig
     from ragadapt.training.config import from_dict
