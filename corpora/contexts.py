@@ -129,7 +129,7 @@ class ContextBuilder:
     the passage it is shown does (contrastive pairs)."""
 
     def __init__(self, negatives: Negatives, k: int = 3, ratios: dict[str, float] | None = None, seed: int = 0,
-                 max_passage_chars: int = 600, paired: Sequence[str] = ()):
+                 max_passage_chars: int = 600, paired: Sequence[str] = (), abstain: str = ABSTAIN):
         ratios = dict(ratios or DEFAULT_RATIOS)
         unknown = set(ratios) - set(KINDS)
         if unknown:
@@ -138,7 +138,7 @@ class ContextBuilder:
         if unknown:
             raise DataFormatError(f"paired: unknown or clean kind(s) {sorted(unknown)}; pair any of "
                                   f"{[k for k in KINDS if k != 'clean']}", field="paired")
-        self.paired = tuple(paired)
+        self.paired, self.abstain = tuple(paired), abstain
         self.negatives, self.k, self.seed, self.max_chars = negatives, k, seed, max_passage_chars
         self.ratios = {kind: ratios.get(kind, 0.0) for kind in KINDS}
         self.stats = ContextStats()
@@ -190,7 +190,8 @@ class ContextBuilder:
             if not others:
                 self.stats.skipped_no_negatives += 1
                 return None
-            return ContextExample("unanswerable", passages=others[: self.k], target=ABSTAIN, answers=[ABSTAIN], **base)
+            return ContextExample("unanswerable", passages=others[: self.k], target=self.abstain, answers=[self.abstain],
+                                  **base)
         new = self._replacement(t, pool, rng)
         if new is None:
             self.stats.skipped_no_replacement += 1

@@ -203,6 +203,10 @@ class ContextualConfig(LMConfig):
     paired: list = _help("context kinds (unanswerable, counterfactual, ...) whose training example comes with a clean "
                          "twin: the same question with its gold passage, so only the passage decides whether to "
                          "abstain or follow an edit", factory=list)
+    abstain_reply: str = _help("the reply trained on an unanswerable context (and rejected on its paired clean "
+                               "twin); any phrase the abstention metric recognises, e.g. \"The passage does not "
+                               "mention it.\", which names the passage rather than the asker's knowledge",
+                               "I don't know.")
     targets: str = _help("answers trained on: own (on clean, noisy and counterfactual contexts the starting "
                          "model's own served answer when it holds the right answer, so it keeps its phrasing and "
                          "moves less; the gold span otherwise) or span (always the gold span)", "own")

@@ -69,7 +69,7 @@ def negatives_retriever(cfg: ContextualConfig, passages):
 
 # what the training and test contexts depend on: the data is rebuilt when one of them changes
 DATA_FIELDS = ("model", "system", "corpus", "recipe", "max_documents", "max_train", "max_test", "test_fraction", "k",
-               "max_passage_chars", "ratios", "paired", "seed", "targets", "max_length")
+               "max_passage_chars", "ratios", "paired", "seed", "targets", "max_length", "abstain_reply")
 # the shape of data/train.jsonl rows: 2 added each context's question and edit (DPO pairs a context with its twin),
 # 3 the starting model's own answer (DPO rejects what the model says, not a span it never writes)
 DATA_FORMAT = 3
@@ -204,7 +204,7 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     k, chars = served_shape(cfg)
     negatives = retriever_negatives(retriever)
     builder = ContextBuilder(negatives, k=k, ratios=cfg.ratios, seed=cfg.seed, max_passage_chars=chars,
-                             paired=cfg.paired)
+                             paired=cfg.paired, abstain=cfg.abstain_reply)
     train = builder.build(train_t)
     test = ContextBuilder(negatives, k=k, seed=cfg.seed + 1, max_passage_chars=chars).build(test_t, all_kinds=True)
     log.info("contexts: train %s, test %d examples (%d questions)", builder.stats.built, len(test), len(test_t))
@@ -240,7 +240,7 @@ def build_data(cfg: ContextualConfig) -> tuple[Path, Path]:
     return train_path, test_path
 
 
-def dpo_pairs(train_path: Path) -> list[dict]:
+def dpo_pairs(train_path: Path, abstain: str = ABSTAIN) -> list[dict]:
     """Preference pairs from the training contexts. On a counterfactual context the edited answer is chosen over the
     parametric one, on an unanswerable context the abstention over an answer. The rejected answer is what the
     starting model itself said there (`targets: own`), when that is the unfaithful reply (the original answer on
@@ -274,7 +274,7 @@ def dpo_pairs(train_path: Path) -> list[dict]:
             continue
         pairs.append(pair(row["messages"], unfaithful_own(row) or original))
         twin = twins.get(row.get("question"))
-        mirror = ABSTAIN if row["kind"] == "unanswerable" else row.get("edited")
+        mirror = abstain if row["kind"] == "unanswerable" else row.get("edited")
         if twin is not None and mirror:
             pairs.append(pair(twin["messages"], mirror))
     return pairs
@@ -428,6 +428,11 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
 
     if not (cfg.sft or cfg.dpo):
         raise DataFormatError("sft: false and dpo: false train nothing; set either", field="sft")
+    from ragadapt.eval.metrics import is_abstention
+
+    if not is_abstention(cfg.abstain_reply):  # the report would count the trained abstentions as answers
+        raise DataFormatError(f"abstain_reply {cfg.abstain_reply!r} is not recognised as an abstention; use a phrase "
+                              "like \"I don't know.\" or \"The passage does not mention it.\"", field="abstain_reply")
     out = Path(cfg.output_dir)
     train_path, test_path = build_data(cfg)
     result, final = None, cfg.model
@@ -436,11 +441,11 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
         final = result.final_dir
     if cfg.dpo:
         pairs_path = out / "data" / "pairs.jsonl"
-        pairs = dpo_pairs(train_path)
+        pairs = dpo_pairs(train_path, cfg.abstain_reply)
         write_jsonl(pairs_path, pairs)
         log.info("dpo: %d preference pairs (%d chosen abstentions, %d rejected ones)", len(pairs),
-                 sum(p["chosen"][0]["content"] == ABSTAIN for p in pairs), sum(p["rejected"][0]["content"] == ABSTAIN
-                                                                              for p in pairs))
+                 sum(p["chosen"][0]["content"] == cfg.abstain_reply for p in pairs),
+                 sum(p["rejected"][0]["content"] == cfg.abstain_reply for p in pairs))
         # the DPO stage keeps its best dev-select step too (its step 0 is the SFT model, or the start without SFT)
         dpo_cfg = DPOTrainConfig(model=str(final), output_dir=str(out / "dpo"), data=[Source(path=str(pairs_path))],
                                  max_length=cfg.max_length, seed=cfg.seed, resume=cfg.resume,

@@ -237,7 +237,8 @@ def test_dpo_pairs_mirror_each_perturbed_context_on_its_clean_twin(tmp_path):
 
 
 def test_dpo_alone_from_the_starting_model(tmp_path, tiny_generator_dir):
-    """sft: false trains DPO only, from the starting model; training nothing at all is one line naming the field."""
+    """sft: false trains DPO only, from the starting model, towards the configured abstention reply; training nothing
+    at all, or an abstention reply the metric would not count, is one line naming the field."""
     import json
 
     from ragadapt.errors import DataFormatError
@@ -248,10 +249,18 @@ def test_dpo_alone_from_the_starting_model(tmp_path, tiny_generator_dir):
     fields = {"model": str(tiny_generator_dir), "system": None, "output_dir": str(tmp_path / "ctx"), "corpus": "wiki",
               "max_documents": 300, "max_train": 24, "max_test": 2, "max_length": 256, "max_passage_chars": 200,
               "paired": ["unanswerable", "counterfactual"], "general_texts": 2, "dev_select": None, "evaluate": False,
-              "sft": False, "dpo": True, "dpo_trainer": {"max_steps": 3, "learning_rate": 1e-4, "logging_steps": 1}}
+              "sft": False, "dpo": True, "dpo_trainer": {"max_steps": 3, "learning_rate": 1e-4, "logging_steps": 1},
+              "abstain_reply": "The passage does not mention it."}
     result = train_contextual(from_dict(ContextualConfig, fields))
+    rows = [json.loads(line) for line in (tmp_path / "ctx" / "data" / "train.jsonl").read_text().splitlines()]
+    pairs = [json.loads(line) for line in (tmp_path / "ctx" / "data" / "pairs.jsonl").read_text().splitlines()]
+    assert {r["messages"][-1]["content"] for r in rows if r["kind"] == "unanswerable"} == {fields["abstain_reply"]}
+    assert any(p["chosen"][0]["content"] == fields["abstain_reply"] for p in pairs)
+    assert any(p["rejected"][0]["content"] == fields["abstain_reply"] for p in pairs)  # on a clean twin
     assert not (tmp_path / "ctx" / "sft").exists() and result.final_dir == tmp_path / "ctx" / "dpo" / "final"
     manifest = json.loads((result.final_dir / "manifest.json").read_text())
     assert manifest["base_model"] == str(tiny_generator_dir)
     with pytest.raises(DataFormatError, match="sft"):
         train_contextual(from_dict(ContextualConfig, {**fields, "dpo": False}))
+    with pytest.raises(DataFormatError, match="abstain_reply"):
+        train_contextual(from_dict(ContextualConfig, {**fields, "abstain_reply": "Paris."}))
