@@ -57,17 +57,46 @@ def _rate(rows, kinds, key) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def _passage_abstention(rows: list[dict]) -> float | None:
-    """Abstentions on unanswerable contexts that read the passage: the same question over its clean passage is
-    answered (not declined). A model that declines a question whatever the passage says scores here on neither;
-    rows without a `question`, or without a clean row of their question, count as not reading it."""
-    unanswerable = [r for r in rows if r["kind"] == "unanswerable"]
-    if not unanswerable:
-        return None
+def _reads_passage(rows: list[dict]) -> dict[str, bool]:
+    """Per unanswerable row's question: abstained there while the same question over its clean passage is answered
+    (not declined). A model that declines a question whatever the passage says scores here on neither; rows
+    without a `question`, or without a clean row of their question, count as not reading it."""
     declined_clean = {r["question"]: r["abstained"] for r in rows if r["kind"] == "clean" and r.get("question")}
-    hits = [r["abstained"] and r.get("question") in declined_clean and not declined_clean[r["question"]]
-            for r in unanswerable]
-    return round(sum(hits) / len(hits), 4)
+    return {r.get("question") or f"#{i}": bool(r["abstained"] and r.get("question") in declined_clean
+                                               and not declined_clean[r["question"]])
+            for i, r in enumerate(rows) if r["kind"] == "unanswerable"}
+
+
+def _passage_abstention(rows: list[dict]) -> float | None:
+    """Abstentions on unanswerable contexts that read the passage (`_reads_passage`)."""
+    hits = list(_reads_passage(rows).values())
+    return round(sum(hits) / len(hits), 4) if hits else None
+
+
+def outcomes(rows: list[dict]) -> dict[str, dict[str, bool]]:
+    """Per held-out example, what the gated rates count (answered an answerable context, declined one, abstained
+    on an unanswerable one reading the passage, followed an edit), keyed by kind and question, so two models on
+    the same contexts can be compared example by example (`paired_outcomes`)."""
+    def by(kinds, key):
+        return {f"{r['kind']}|{r.get('question')}": bool(r.get(key)) for r in rows if r["kind"] in kinds}
+
+    return {"answerable_contains": by(("clean", "noisy"), "contains"),
+            "false_abstention": by(("clean", "noisy"), "abstained"),
+            "abstention_reads_passage": _reads_passage(rows),
+            "counterfactual_following": by(("counterfactual",), "follows")}
+
+
+def paired_outcomes(before: list[dict], after: list[dict]) -> dict[str, dict]:
+    """For each gated rate: examples where only `after` counts, only `before` does, and the sign test's p."""
+    from ragadapt.eval.metrics import paired
+
+    a, b = outcomes(after), outcomes(before)
+    out = {}
+    for key in a:
+        common = sorted(set(a[key]) & set(b[key]))
+        counts = paired([{"v": a[key][k]} for k in common], [{"v": b[key][k]} for k in common], metric="v")
+        out[key] = {"only_after": counts["only_a"], "only_before": counts["only_b"], "p": counts["p"]}
+    return out
 
 
 def summarize(rows: list[dict]) -> dict:

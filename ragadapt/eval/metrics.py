@@ -113,3 +113,13 @@ _ABSTAIN = re.compile(r"\b(i don'?t know|i do not know|cannot answer|can'?t answ
 def is_abstention(text: str) -> bool:
     """The answer declines ("I don't know", "the passages do not mention it", ...)."""
     return bool(_ABSTAIN.search(text.replace("’", "'")))
+
+
+def paired(a: Sequence[dict], b: Sequence[dict], metric: str = "contains") -> dict:
+    """Questions right with `a` only and with `b` only, and the two-sided sign-test p-value of that split:
+    on a few hundred questions a difference of a few points is only worth as much as these counts."""
+    only_a = sum(x[metric] > y[metric] for x, y in zip(a, b))
+    only_b = sum(y[metric] > x[metric] for x, y in zip(a, b))
+    n, low = only_a + only_b, min(only_a, only_b)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(low + 1)) / 2 ** n) if n else 1.0
+    return {"only_a": only_a, "only_b": only_b, "p": p}

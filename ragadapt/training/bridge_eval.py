@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ragadapt.eval.metrics import paired
 from ragadapt.jsonl import write_jsonl
 from ragadapt.report import write_report
 from ragadapt.types import Hit, QAExample
@@ -61,18 +62,6 @@ def summarize(rows: Sequence[dict]) -> dict:
     n = max(1, len(rows))
     return {**{m: sum(r[m] for r in rows) / n for m in ("contains", "em", "f1")},
             "passages": sum(len(r["passages"]) for r in rows) / n, "n": len(rows)}
-
-
-def paired(a: Sequence[dict], b: Sequence[dict], metric: str = "contains") -> dict:
-    """Questions right with `a` only and with `b` only, and the two-sided sign-test p-value of that split:
-    on a few hundred questions a difference of a few points is only worth as much as these counts."""
-    from math import comb
-
-    only_a = sum(x[metric] > y[metric] for x, y in zip(a, b))
-    only_b = sum(y[metric] > x[metric] for x, y in zip(a, b))
-    n, low = only_a + only_b, min(only_a, only_b)
-    p = min(1.0, 2 * sum(comb(n, i) for i in range(low + 1)) / 2 ** n) if n else 1.0
-    return {"only_a": only_a, "only_b": only_b, "p": p}
 
 
 def not_top1_first(hits: Sequence[Sequence[Hit]], chosen: Sequence[Sequence[Hit]]) -> float:

@@ -315,23 +315,25 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
 
     examples = load_test(test_path)
     judge = TransformersGenerator.from_pretrained(cfg.judge) if cfg.judge else None
-    summaries, served, out = {}, {}, Path(cfg.output_dir)
+    summaries, served, rows, out = {}, {}, {}, Path(cfg.output_dir)
     for name, model in models.items():
         if known and name in known.get("summaries", {}):
             summaries[name] = known["summaries"][name]
             if name in known.get("served", {}):
                 served[name] = known["served"][name]
+            if (out / f"predictions_{name}.jsonl").is_file():
+                rows[name] = _read_jsonl(out / f"predictions_{name}.jsonl")
             continue
         generator = TransformersGenerator.from_pretrained(model)
-        summary, rows = evaluate_faithfulness(generator, examples, prompt=served_prompt(cfg), judge_generator=judge,
-                                              general_texts=general_texts(cfg.general_texts))
+        summary, rows[name] = evaluate_faithfulness(generator, examples, prompt=served_prompt(cfg),
+                                                    judge_generator=judge, general_texts=general_texts(cfg.general_texts))
         summaries[name] = summary
-        write_jsonl(out / f"predictions_{name}.jsonl", rows)
+        write_jsonl(out / f"predictions_{name}.jsonl", rows[name])
         log.info("%s: %s", name, summary)
         if cfg.system and cfg.dev_set:
             served[name] = served_answers(cfg, generator, out / "served" / name)
     table = markdown_table(summaries)
-    checks = contextual_gates(summaries, served)
+    checks = contextual_gates(summaries, served, rows)
     if served:
         from ragadapt.training.retrieval.evaluation import gate_table
         from ragadapt.training.retrieval.evaluation import markdown_table as answers_table
@@ -385,21 +387,29 @@ def served_answers(cfg: ContextualConfig, generator, out_dir: Path) -> dict:
                           out_dir, max_new_tokens=system.config.max_new_tokens)
 
 
-def contextual_gates(summaries: dict[str, dict], served: dict[str, dict], tolerance: float = 0.01) -> dict:
+def contextual_gates(summaries: dict[str, dict], served: dict[str, dict], rows: dict[str, list] | None = None,
+                      tolerance: float = 0.01) -> dict:
     """The issue-18 gates: answers end to end not more than `tolerance` below base on every dev split, false
     abstention on answerable contexts at most 5%, abstention on unanswerable and following edits gained. The
     abstention gate counts only abstentions that read the passage (the question's clean twin is answered): declining
-    a question whatever the passage says is not what the gate asks for."""
+    a question whatever the passage says is not what the gate asks for. With both models' per-example `rows`, each
+    held-out rate also gets its paired counts and sign test (a 40-question gain of one example passes the gate, and
+    the counts say how little that is)."""
+    from ragadapt.eval.faithfulness import paired_outcomes
     from ragadapt.training.retrieval.evaluation import gates
 
     before, after = summaries.get("before"), summaries.get("after")
     out: dict = {"answers": gates(served, tolerance) if len(served) > 1 else {}}
     if before and after:
+        counts = paired_outcomes(rows["before"], rows["after"]) if rows and {"before", "after"} <= set(rows) else {}
+        if counts:
+            out["held_out_paired"] = counts
         out["false_abstention"] = {"value": after.get("false_abstention"),
                                    "passes": (after.get("false_abstention") or 0.0) <= 0.05}
         for key in ("abstention_reads_passage", "counterfactual_following"):
             b, a = before.get(key), after.get(key)
-            out[key] = {"before": b, "after": a, "passes": a is not None and b is not None and a > b}
+            out[key] = {"before": b, "after": a, "passes": a is not None and b is not None and a > b,
+                        **({"paired": counts[key]} if key in counts else {})}
     return out
 
 
@@ -417,8 +427,17 @@ def contextual_gate_lines(checks: dict) -> str:
         if key in checks:
             c = checks[key]
             fmt = lambda v: "-" if v is None else f"{100 * v:.1f}"  # noqa: E731
-            lines.append(f"- {label}: {fmt(c['before'])} -> {fmt(c['after'])} (gain: {'pass' if c['passes'] else 'FAIL'})")
-    return "Gates:\n" + "\n".join(lines) if lines else ""
+            pair = c.get("paired")
+            counts = f"{pair['only_after']} / {pair['only_before']} (p {pair['p']:.2f}); " if pair else ""
+            lines.append(f"- {label}: {fmt(c['before'])} -> {fmt(c['after'])} ({counts}gain: "
+                         f"{'pass' if c['passes'] else 'FAIL'})")
+    paired = checks.get("held_out_paired")
+    note = ("\n\nHeld-out contexts, examples counted only after / only before training (sign test p): " + ", ".join(
+        f"{label} {paired[key]['only_after']} / {paired[key]['only_before']} ({paired[key]['p']:.2f})"
+        for key, label in (("answerable_contains", "answerable"), ("false_abstention", "false abstention"),
+                           ("abstention_reads_passage", "abstention reading the passage"),
+                           ("counterfactual_following", "following edits")) if key in paired)) if paired else ""
+    return ("Gates:\n" + "\n".join(lines) + note) if lines else ""
 
 
 def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"):

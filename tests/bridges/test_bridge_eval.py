@@ -61,7 +61,7 @@ def test_compare_rows_on_the_same_candidates(tmp_path):
 
 
 def test_paired_sign_test():
-    from ragadapt.training.bridge_eval import paired
+    from ragadapt.eval.metrics import paired
 
     right, wrong = {"contains": 1.0}, {"contains": 0.0}
     assert paired([right] * 3, [wrong] * 3) == {"only_a": 3, "only_b": 0, "p": 0.25}  # 2 * (1/2)^3

@@ -60,6 +60,31 @@ def test_abstention_that_reads_the_passage():
     assert "| abstention on unanswerable, its clean twin answered | 25.0 |" in markdown_table({"after": s})
 
 
+def test_gates_carry_paired_counts_of_the_held_out_examples():
+    """Each held-out gate says how many examples moved each way: a one-example gain passes and shows as 1 / 0."""
+    from ragadapt.eval.faithfulness import paired_outcomes
+    from ragadapt.training.contextual import contextual_gate_lines, contextual_gates
+
+    def row(question, kind, prediction, answers=("Paris",), edited=None):
+        e = ContextExample(kind, question, P, answers[0], list(answers), "Paris", edited)
+        return {"question": question, **score(e, prediction)}
+
+    before = [row("a?", "clean", "Paris"), row("a?", "unanswerable", "Paris", [ABSTAIN]),
+              row("b?", "clean", "Paris"), row("b?", "counterfactual", "Paris", ["Lyon"], edited="Lyon"),
+              row("c?", "clean", "Lyon")]
+    after = [row("a?", "clean", "Paris"), row("a?", "unanswerable", "I don't know", [ABSTAIN]),
+             row("b?", "clean", "Lyon"), row("b?", "counterfactual", "Lyon", ["Lyon"], edited="Lyon"),
+             row("c?", "clean", "Lyon")]
+    counts = paired_outcomes(before, after)
+    assert counts["abstention_reads_passage"] == {"only_after": 1, "only_before": 0, "p": 1.0}
+    assert counts["answerable_contains"] == {"only_after": 0, "only_before": 1, "p": 1.0}
+    assert counts["counterfactual_following"]["only_after"] == 1
+    checks = contextual_gates({"before": summarize(before), "after": summarize(after)}, {},
+                              {"before": before, "after": after})
+    text = contextual_gate_lines(checks)
+    assert "0.0 -> 100.0 (1 / 0 (p 1.00); gain: pass)" in text and "answerable 0 / 1 (1.00)" in text
+
+
 def test_contextual_routine_end_to_end(tmp_path, tiny_generator_dir, tiny_generator):
     from ragadapt.training import ContextualConfig
     from ragadapt.training.config import from_dict

@@ -84,7 +84,7 @@ def _rows(path: str | None) -> list[dict]:
 def gates(stages: dict[str, dict], tolerance: float = 0.01) -> dict:
     """Each later stage against the first ("before") on every split: paired counts of answer-contains with a sign
     test, and the no-regression gate (not more than `tolerance` below base on answers and on recall@1)."""
-    from ragadapt.training.bridge_eval import paired
+    from ragadapt.eval.metrics import paired
 
     names = list(stages)
     if len(names) < 2:
