@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -39,14 +40,20 @@ def f1_score(prediction: str, golds: Sequence[str]) -> float:
     return max((_f1(prediction, g) for g in golds), default=0.0)
 
 
+def _fold_accents(text: str) -> str:
+    """"Bogotá" -> "Bogota": a model that writes a name without its accents still names it."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _words(text: str) -> str:
-    """Like normalize_answer, but punctuation splits words ("Seurat's" -> "seurat s")."""
-    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT_TO_SPACE)).split())
+    """Like normalize_answer, but punctuation splits words ("Seurat's" -> "seurat s") and accents fold."""
+    return " ".join(_ARTICLES.sub(" ", _fold_accents(text).lower().translate(_PUNCT_TO_SPACE)).split())
 
 
 def answer_contains(prediction: str, golds: Sequence[str]) -> float:
-    """1 when a gold answer appears, as whole words, inside the prediction (case, articles and
-    punctuation ignored; punctuation separates words, so "Seurat's" contains "Seurat")."""
+    """1 when a gold answer appears, as whole words, inside the prediction (case, accents, articles and
+    punctuation ignored; punctuation separates words, so "Seurat's" contains "Seurat"). EM and F1 keep
+    SQuAD's normalisation unchanged, so they stay comparable with published figures."""
     p = f" {_words(prediction)} "
     return float(any(_words(g) and f" {_words(g)} " in p for g in golds))
 

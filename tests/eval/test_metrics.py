@@ -20,6 +20,13 @@ def test_em_f1_contains():
     assert answer_contains("anything", [""]) == 0.0
 
 
+def test_contains_folds_accents_both_ways_but_em_keeps_squad_normalisation():
+    assert answer_contains("The capital is Bogota.", ["Bogotá"]) == 1.0
+    assert answer_contains("Kurt Gödel proved it.", ["Kurt Godel"]) == 1.0
+    assert answer_contains("Bogus", ["Bogotá"]) == 0.0
+    assert exact_match("Bogota", ["Bogotá"]) == 0.0
+
+
 def test_retrieval_metrics_hand_computed():
     rel = [False, True, False, True]
     assert recall_at_k(rel, 1, n_relevant=2) == 0.0
