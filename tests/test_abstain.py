@@ -1,0 +1,64 @@
+"""Abstention by likelihood ratio (ragadapt.generation.abstain): the margin, the calibration, the wrapped generator."""
+
+import pytest
+import torch
+
+from ragadapt.generation import Generator
+from ragadapt.generation.abstain import AbstentionRule, Abstaining, calibrate, margins
+
+REPLY = "I don't know."
+
+
+class Scripted:
+    """Answers "Paris" to every prompt; finds the abstention reply likely only over a passage without the answer."""
+
+    name = "scripted"
+    context_length = 512
+
+    def generate(self, prompts, max_new_tokens=64, temperature=0.0, top_p=1.0, batch_size=8, stop=None):
+        return ["Paris" for _ in prompts]
+
+    def loglikelihood(self, prompts, targets, reduction="sum", batch_size=8):
+        assert reduction == "mean"
+        return torch.tensor([(-0.5 if "nothing here" in p else -3.0) if t == REPLY else -1.0
+                             for p, t in zip(prompts, targets)])
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+
+def test_margin_is_the_reply_over_the_answer_per_prompt():
+    assert margins(Scripted(), ["Paris is the capital.", "nothing here"], ["Paris", "Paris"], REPLY) == \
+        pytest.approx([-2.0, 0.5])
+    assert margins(Scripted(), [], [], REPLY) == []
+    with pytest.raises(ValueError, match="2 prompts but 1 answers"):
+        margins(Scripted(), ["a", "b"], ["x"], REPLY)
+
+
+def test_calibration_declines_at_most_the_chosen_share_of_answerable_dev_questions():
+    dev = [3.0, 2.0, 1.0, 0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0]
+    for rate, declined in ((0.0, 0), (0.1, 1), (0.25, 2), (0.5, 5)):
+        threshold = calibrate(dev, rate)
+        assert sum(m > threshold for m in dev) == declined
+    with pytest.raises(ValueError, match="in \\[0, 1\\)"):
+        calibrate(dev, 1.0)
+    with pytest.raises(ValueError, match="needs dev margins"):
+        calibrate([], 0.1)
+
+
+def test_the_wrapped_generator_declines_only_where_the_margin_exceeds_the_threshold():
+    inner = Scripted()
+    wrapped = Abstaining(inner, AbstentionRule(REPLY, threshold=0.0))
+    assert isinstance(wrapped, Generator) and wrapped.name == "scripted" and wrapped.count_tokens("a b") == 2
+    assert wrapped.generate(["Paris is the capital.", "nothing here", "Paris again"]) == ["Paris", REPLY, "Paris"]
+    assert Abstaining(inner, AbstentionRule(REPLY, threshold=1.0)).generate(["nothing here"]) == ["Paris"]
+
+
+def test_the_rule_runs_on_a_real_model(tiny_generator):
+    prompts = [[{"role": "user", "content": "Where is the Louvre?"}], "def f(x):"]
+    answers = tiny_generator.generate(prompts, max_new_tokens=4)
+    scored = margins(tiny_generator, prompts, answers, REPLY)
+    threshold = calibrate(scored, 0.5)
+    out = Abstaining(tiny_generator, AbstentionRule(REPLY, threshold)).generate(prompts, max_new_tokens=4)
+    assert out == [REPLY if m > threshold else a for a, m in zip(answers, scored)]
+    assert sum(o == REPLY for o in out) == 1
