@@ -179,21 +179,30 @@ class RAGSystem:
         from ragadapt.text import clean_text
 
         questions = [clean_text(q) for q in ([questions] if isinstance(questions, str) else list(questions))]
+        return self.answer_from_hits(questions, self.candidates(questions, k), k)
+
+    def candidates(self, questions: Sequence[str], k: int | None = None) -> list[list[Hit]]:
+        """What `answer` retrieves per question: the top `k`, or `fetch_k` for the bridge to choose from."""
         self._check_k(k)
         fetch = self.config.fetch_k if self.bridge is not None else (k or self.config.k)
-        return self.answer_from_hits(questions, self.retrieve(questions, fetch), k)
+        return self.retrieve(questions, fetch)
 
     def answer_from_hits(self, questions: Sequence[str], hits: Sequence[Sequence[Hit]],
                          k: int | None = None) -> list[Answer]:
-        if self.generator is None:
-            raise ValueError("this RAGSystem has no generator (it was loaded with generator=False)")
-        chosen = self.select(questions, hits, k)
-        template = self.prompt()
-        prompts = [template.messages(q, h, self.generator.count_tokens) for q, h in zip(questions, chosen)]
+        chosen, prompts = self.served_prompts(questions, hits, k)
         texts = self.generator.generate(prompts, max_new_tokens=self.config.max_new_tokens,
                                         batch_size=self.config.batch_size)
         texts = [self._ended(t) for t in texts]
         return [Answer(q, t, h) for q, t, h in zip(questions, texts, chosen)]
+
+    def served_prompts(self, questions: Sequence[str], hits: Sequence[Sequence[Hit]],
+                       k: int | None = None) -> tuple[list[list[Hit]], list[list[dict[str, str]]]]:
+        """(passages, chat prompt) per question, exactly as `answer` gives them to the generator."""
+        if self.generator is None:
+            raise ValueError("this RAGSystem has no generator (it was loaded with generator=False)")
+        chosen = self.select(questions, hits, k)
+        template = self.prompt()
+        return chosen, [template.messages(q, h, self.generator.count_tokens) for q, h in zip(questions, chosen)]
 
     def _ended(self, text: str) -> str:
         """A reply that used every allowed token was cut by the limit: end it at a sentence boundary."""

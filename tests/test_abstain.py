@@ -62,3 +62,27 @@ def test_the_rule_runs_on_a_real_model(tiny_generator):
     out = Abstaining(tiny_generator, AbstentionRule(REPLY, threshold)).generate(prompts, max_new_tokens=4)
     assert out == [REPLY if m > threshold else a for a, m in zip(answers, scored)]
     assert sum(o == REPLY for o in out) == 1
+
+
+def test_a_saved_rule_travels_with_the_generator_and_its_system(tmp_path, tiny_generator, tiny_generator_dir,
+                                                                tiny_system):
+    """The rule is stored in the generator's manifest (its files' checksums still hold) and every load serves it:
+    the generator directory by itself and the system it is saved in."""
+    from ragadapt.generation import TransformersGenerator, load_generator
+    from ragadapt.generation.abstain import rule_of
+    from ragadapt.manifest import read_manifest
+    from ragadapt.system import RAGSystem
+
+    rule = AbstentionRule(REPLY, threshold=-1e9)  # declines everything: easy to see
+    Abstaining(tiny_generator, rule).save(tmp_path / "gen")
+    read_manifest(tmp_path / "gen", "causal-lm", verify_hashes=True)
+    assert rule_of(tmp_path / "gen") == rule
+    for loaded in (TransformersGenerator.load(tmp_path / "gen"), load_generator(str(tmp_path / "gen"))):
+        assert isinstance(loaded, Abstaining) and loaded.rule == rule
+        assert loaded.served().rule == rule
+    system = RAGSystem.load(tiny_system, generator=str(tmp_path / "gen"))
+    assert system.answer("Where is the Louvre?")[0].text == REPLY
+    system.save(tmp_path / "sys")
+    assert RAGSystem.load(tmp_path / "sys").answer("Where is the Louvre?")[0].text == REPLY
+    assert rule_of(tmp_path / "missing") is None  # and a directory without a rule loads as itself:
+    assert not isinstance(load_generator(str(tiny_generator_dir)), Abstaining)

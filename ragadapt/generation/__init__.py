@@ -12,7 +12,9 @@ def load_generator(name: str = "smollm2-135m-instruct", backend: str = "transfor
         return VLLMGenerator(name, **kwargs)
     if backend != "transformers":
         raise ValueError(f"unknown generation backend {backend!r}; choose 'transformers' or 'vllm'")
-    return TransformersGenerator.from_pretrained(name, **kwargs)
+    from ragadapt.generation.abstain import with_rule
+
+    return with_rule(TransformersGenerator.from_pretrained(name, **kwargs), name)  # a saved directory's own rule
 
 
 __all__ = ["Generator", "Messages", "Prompt", "TransformersGenerator", "load_generator"]

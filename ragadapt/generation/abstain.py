@@ -10,10 +10,14 @@ in the stack has this rule (transformers' logit processors act per token, not on
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from ragadapt.generation.base import Prompt
+from ragadapt.generation.base import Prompt, as_served
+
+FIELD = "abstention"  # the rule's field in a generator directory's manifest.json
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,32 @@ def calibrate(dev_margins: Sequence[float], rate: float) -> float:
     return ranked[int(rate * len(ranked))]
 
 
+def rule_of(directory) -> AbstentionRule | None:
+    """The rule stored with a saved generator (its manifest's `abstention` field), or None."""
+    path = Path(directory) / "manifest.json"
+    if not path.is_file():
+        return None
+    stored = json.loads(path.read_text(encoding="utf-8")).get(FIELD)
+    return AbstentionRule(stored["reply"], float(stored["threshold"])) if stored else None
+
+
+def store_rule(directory, rule: AbstentionRule) -> None:
+    """Record `rule` in a saved generator's manifest, so every load of the directory serves it. The manifest is
+    replaced atomically; the files it lists are untouched, so their checksums still hold."""
+    from ragadapt.atomic import atomic_write_text
+
+    path = Path(directory) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest[FIELD] = asdict(rule)
+    atomic_write_text(path, json.dumps(manifest, indent=2))
+
+
+def with_rule(generator, directory):
+    """`generator` as saved in `directory`: wrapped in its stored rule when it has one."""
+    rule = rule_of(directory) if Path(str(directory)).is_dir() else None
+    return Abstaining(generator, rule) if rule is not None else generator
+
+
 class Abstaining:
     """`generator` answering as usual, except that it gives `rule.reply` where the reply's margin over its own
     greedy answer exceeds `rule.threshold`. Any other attribute is the wrapped generator's."""
@@ -57,6 +87,15 @@ class Abstaining:
 
     def __getattr__(self, name):
         return getattr(self.generator, name)
+
+    def served(self):
+        """The wrapped generator as a system serves it, still under the rule."""
+        return Abstaining(as_served(self.generator), self.rule)
+
+    def save(self, directory) -> Path:
+        self.generator.save(directory)
+        store_rule(directory, self.rule)
+        return Path(directory)
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, temperature: float = 0.0,
                  top_p: float = 1.0, batch_size: int = 8, stop: Sequence[str] | None = None) -> list[str]:

@@ -195,5 +195,8 @@ class TransformersGenerator:
         """A generator saved by `save` or by a training run's final/ (checked against its manifest)."""
         from ragadapt.manifest import read_manifest
 
+        from ragadapt.generation.abstain import with_rule
+
         read_manifest(directory, (cls.kind, "model"))
-        return cls.from_pretrained(str(directory), device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        generator = cls.from_pretrained(str(directory), device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+        return with_rule(generator, directory)  # a likelihood-ratio abstention rule stored with it (generation.abstain)

@@ -207,6 +207,13 @@ class ContextualConfig(LMConfig):
                                "twin); any phrase the abstention metric recognises, e.g. \"The passage does not "
                                "mention it.\", which names the passage rather than the asker's knowledge",
                                "I don't know.")
+    abstain_rate: float | None = _help("likelihood-ratio abstention (ragadapt.generation.abstain): after training, "
+                                       "the tuned generator declines (replies `abstain_reply`) where that reply's "
+                                       "mean log-likelihood over its own answer exceeds a threshold, set so that it "
+                                       "declines at most this share of the `dev_select` questions answered through "
+                                       "`system`; stored in final/manifest.json, so every load serves it. For a "
+                                       "model that tells answer-less passages apart but whose answers still outscore "
+                                       "the reply. null: greedy answers only", None)
     targets: str = _help("answers trained on: own (on clean, noisy and counterfactual contexts the starting "
                          "model's own served answer when it holds the right answer, so it keeps its phrasing and "
                          "moves less; the gold span otherwise) or span (always the gold span)", "own")

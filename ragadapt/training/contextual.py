@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ragadapt.atomic import atomic_write_text
@@ -310,7 +310,7 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
     end on the dev sets with each model as its generator; report.json/report.md, with the gates ("after" against
     "before"). `known`: an earlier report's summaries and served answers of some of the names, reused."""
     from ragadapt.eval.faithfulness import evaluate_faithfulness, markdown_table
-    from ragadapt.generation import TransformersGenerator
+    from ragadapt.generation import TransformersGenerator, load_generator
     from ragadapt.provenance import run_info
 
     examples = load_test(test_path)
@@ -324,7 +324,7 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
             if (out / f"predictions_{name}.jsonl").is_file():
                 rows[name] = _read_jsonl(out / f"predictions_{name}.jsonl")
             continue
-        generator = TransformersGenerator.from_pretrained(model)
+        generator = load_generator(model)  # with the abstention rule stored with it, if any
         summary, rows[name] = evaluate_faithfulness(generator, examples, prompt=served_prompt(cfg),
                                                     judge_generator=judge, general_texts=general_texts(cfg.general_texts))
         summaries[name] = summary
@@ -440,6 +440,37 @@ def contextual_gate_lines(checks: dict) -> str:
     return ("Gates:\n" + "\n".join(lines) + note) if lines else ""
 
 
+def calibrate_abstention(cfg: ContextualConfig, final: Path):
+    """Set the likelihood-ratio abstention rule of the tuned generator in `final` on the dev-select questions, as
+    the system serves them (its retriever, passages and prompt; answers in the served dtype), for `abstain_rate`,
+    and store it with the generator (ragadapt.generation.abstain)."""
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.generation.abstain import AbstentionRule, calibrate, margins, store_rule
+    from ragadapt.generation.base import as_served
+    from ragadapt.training.compose import input_system
+    from ragadapt.training.retrieval.evaluation import dev_sets
+
+    if not (cfg.system and cfg.dev_select):
+        raise DataFormatError("abstain_rate is calibrated on `dev_select` answered through `system`; set both, or "
+                              "abstain_rate: null", field="abstain_rate")
+    if final == Path(cfg.model) or not (final / "manifest.json").is_file():
+        raise DataFormatError(f"abstain_rate: no trained generator to store the rule with ({final})",
+                              field="abstain_rate")
+    system = input_system(cfg.system, cfg.corpus)
+    system.generator = as_served(TransformersGenerator.from_pretrained(str(final)))
+    questions = [e.question for split in dev_sets(cfg.dev_select).values() for e in split][: cfg.dev_select_max]
+    _, prompts = system.served_prompts(questions, system.candidates(questions))
+    answers = system.generator.generate(prompts, max_new_tokens=system.config.max_new_tokens,
+                                        batch_size=system.config.batch_size)
+    scored = margins(system.generator, prompts, answers, cfg.abstain_reply)
+    rule = AbstentionRule(cfg.abstain_reply, calibrate(scored, cfg.abstain_rate))
+    store_rule(final, rule)
+    log.info("abstention rule: reply %r where its margin over the answer exceeds %.3f (declines %d of %d "
+             "dev-select questions; abstain_rate %s); stored in %s", rule.reply, rule.threshold,
+             sum(m > rule.threshold for m in scored), len(scored), cfg.abstain_rate, final / "manifest.json")
+    return rule
+
+
 def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"):
     from ragadapt.training.config import DPOTrainConfig
     from ragadapt.training.dpo import train_dpo
@@ -474,6 +505,8 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
         dpo_result = train_dpo(dpo_cfg)
         final, result = dpo_result.final_dir, result or dpo_result
     result.final_dir = final
+    if cfg.abstain_rate is not None:
+        result.stats["abstention"] = asdict(calibrate_abstention(cfg, Path(final)))
     if cfg.evaluate:
         report = faithfulness_table(cfg, test_path, {"before": cfg.model, "after": str(final)})
         print(report["table"])

@@ -289,3 +289,30 @@ def test_dpo_alone_from_the_starting_model(tmp_path, tiny_generator_dir):
         train_contextual(from_dict(ContextualConfig, {**fields, "dpo": False}))
     with pytest.raises(DataFormatError, match="abstain_reply"):
         train_contextual(from_dict(ContextualConfig, {**fields, "abstain_reply": "Paris."}))
+
+
+def test_abstain_rate_calibrates_the_rule_on_dev_select_and_the_system_serves_it(tmp_path, tiny_system):
+    """`abstain_rate`: after training, the threshold is set on the dev-select questions as the system serves them so
+    that at most that share is declined; it is stored with the tuned generator, so the report's "after" and the
+    composed system both answer under it. Without a system to calibrate through it is one line naming the field."""
+    from ragadapt.errors import DataFormatError
+    from ragadapt.generation import TransformersGenerator
+    from ragadapt.generation.abstain import Abstaining, rule_of
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import routine
+    from ragadapt.training.config import ContextualConfig, from_dict
+
+    fields = {"system": str(tiny_system), "output_dir": str(tmp_path / "ctx"), "recipe": "template",
+              "max_train": 12, "max_test": 2, "max_length": 256, "general_texts": 0, "dev_set": None,
+              "dev_select_max": 4, "sft": False, "dpo": True, "abstain_rate": 0.5, "evaluate": False,
+              "dpo_trainer": {"max_steps": 2, "save_steps": 2, "learning_rate": 1e-4}}
+    result = routine("generator-contextual")(from_dict(ContextualConfig, fields))
+    rule = rule_of(result.final_dir)
+    assert rule is not None and rule.reply == "I don't know." and result.stats["abstention"]["threshold"] == \
+        rule.threshold
+    assert isinstance(TransformersGenerator.load(result.final_dir), Abstaining)
+    served = RAGSystem.load(result.system_dir)
+    assert isinstance(served.generator, Abstaining) and served.generator.rule == rule
+    with pytest.raises(DataFormatError, match="abstain_rate"):
+        routine("generator-contextual")(from_dict(ContextualConfig, {**fields, "system": None, "dev_select": None,
+                                                                    "output_dir": str(tmp_path / "x")}))
