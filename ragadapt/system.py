@@ -371,4 +371,11 @@ def describe(directory: str | Path) -> str:
         origin = ", ".join(f"{k} {v}" for k, v in prov.items() if k in ("method", "run", "config_file", "base"))
         lines.append(f"  {name:<9} {part['dir']}/ kind {part.get('kind')} sha256 {str(part.get('checksum'))[:16]}"
                      + (f"  from {origin}" if origin else "  (as built)"))
+        if name == "generator":
+            from ragadapt.generation.abstain import rule_of
+
+            rule = rule_of(directory / part["dir"])
+            if rule is not None:
+                lines.append(f"            abstains ({rule.reply!r}) where the reply's margin over its answer > "
+                             f"{rule.threshold:.3f} (generation.abstain)")
     return "\n".join(lines)

@@ -71,7 +71,7 @@ def test_a_saved_rule_travels_with_the_generator_and_its_system(tmp_path, tiny_g
     from ragadapt.generation import TransformersGenerator, load_generator
     from ragadapt.generation.abstain import rule_of
     from ragadapt.manifest import read_manifest
-    from ragadapt.system import RAGSystem
+    from ragadapt.system import RAGSystem, describe
 
     rule = AbstentionRule(REPLY, threshold=-1e9)  # declines everything: easy to see
     Abstaining(tiny_generator, rule).save(tmp_path / "gen")
@@ -84,5 +84,6 @@ def test_a_saved_rule_travels_with_the_generator_and_its_system(tmp_path, tiny_g
     assert system.answer("Where is the Louvre?")[0].text == REPLY
     system.save(tmp_path / "sys")
     assert RAGSystem.load(tmp_path / "sys").answer("Where is the Louvre?")[0].text == REPLY
+    assert 'abstains ("I don\'t know.")' in describe(tmp_path / "sys")
     assert rule_of(tmp_path / "missing") is None  # and a directory without a rule loads as itself:
     assert not isinstance(load_generator(str(tiny_generator_dir)), Abstaining)
