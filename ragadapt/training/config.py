@@ -211,7 +211,8 @@ class ContextualConfig(LMConfig):
                                        "the tuned generator declines (replies `abstain_reply`) where that reply's "
                                        "mean log-likelihood over its own answer exceeds a threshold, set so that it "
                                        "declines at most this share of the `dev_select` questions answered through "
-                                       "`system`; stored in final/manifest.json, so every load serves it. For a "
+                                       "`system`; stored in final/manifest.json, so every load serves it (with `merge:`, "
+                                       "set on the merged generator in OUTPUT_DIR/system instead). For a "
                                        "model that tells answer-less passages apart but whose answers still outscore "
                                        "the reply. null: greedy answers only", None)
     targets: str = _help("answers trained on: own (on clean, noisy and counterfactual contexts the starting "

@@ -346,12 +346,20 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
     return {"summaries": summaries, "served": served, "gates": checks, "table": table}
 
 
-def report_merged(cfg: ContextualConfig, merged_system: Path, unmerged_system: Path) -> None:
-    """The merge step's report: the merged generator becomes "after" (what the gates judge), the run's own
-    generator stays as "unmerged"; the rows already measured are reused."""
+def after_merge(cfg: ContextualConfig, merged_system: Path, unmerged_system: Path) -> None:
+    """After `merge:`: the merged generator gets its own abstention rule (`abstain_rate`; merging drops the
+    run's, set on other weights), then the report is made again with it as "after" (what the gates judge) and
+    the run's own generator as "unmerged"; the rows already measured are reused."""
     import json
 
+    from ragadapt.training.merge import component_dir
+
     out = Path(cfg.output_dir)
+    merged_generator, _ = component_dir(merged_system, "generator")
+    if cfg.abstain_rate is not None and merged_generator is not None:  # (alpha 0 hands the input's on, no rule)
+        calibrate_abstention(cfg, merged_generator)
+    if not (cfg.evaluate and (out / "report.json").is_file()):
+        return
     earlier = json.loads((out / "report.json").read_text(encoding="utf-8"))
     names = {k for k in earlier if isinstance(earlier.get(k), dict) and "abstention" in earlier[k]}
     known = {"summaries": {n: earlier[n] for n in names}, "served": earlier.get("served", {})}
@@ -505,7 +513,7 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
         dpo_result = train_dpo(dpo_cfg)
         final, result = dpo_result.final_dir, result or dpo_result
     result.final_dir = final
-    if cfg.abstain_rate is not None:
+    if cfg.abstain_rate is not None and getattr(cfg, "merge", None) is None:  # with `merge:`, after_merge sets it
         result.stats["abstention"] = asdict(calibrate_abstention(cfg, Path(final)))
     if cfg.evaluate:
         report = faithfulness_table(cfg, test_path, {"before": cfg.model, "after": str(final)})

@@ -58,6 +58,7 @@ def merge_component(base_dir: str | Path, adapted_dir: str | Path, alpha: float,
     from safetensors.torch import load_file, save_file
 
     from ragadapt.atomic import atomic_dir
+    from ragadapt.generation.abstain import FIELD as ABSTENTION
     from ragadapt.manifest import MANIFEST, write_manifest
 
     if not 0.0 <= float(alpha) <= 1.0:
@@ -85,6 +86,10 @@ def merge_component(base_dir: str | Path, adapted_dir: str | Path, alpha: float,
             kind = fields.pop("kind")
             for key in ("format_version", "files"):
                 fields.pop(key, None)
+            if path.parent == tmp and float(alpha) != 1.0 and fields.pop(ABSTENTION, None) is not None:
+                # a likelihood-ratio rule's threshold was set on the adapted weights' margins; the merged weights
+                # have others, so the rule is not carried (the routine that set it calibrates the merged model)
+                log.info("merge: %s's abstention rule is not carried to the merged weights", adapted_dir)
             path.unlink()
             write_manifest(path.parent, kind, **{**fields, **({"merge": stats} if path.parent == tmp else {})})
     log.info("merged %s into %s at alpha %.2f: %d weight files, %d tensors kept as adapted", adapted_dir, out_dir,
@@ -92,7 +97,7 @@ def merge_component(base_dir: str | Path, adapted_dir: str | Path, alpha: float,
     return Path(out_dir)
 
 
-def _component_dir(system_dir: Path, component: str) -> tuple[Path | None, Path | None]:
+def component_dir(system_dir: Path, component: str) -> tuple[Path | None, Path | None]:
     """(the component's directory inside the system, the base model directory it was made from, if named)."""
     from ragadapt.models import resolve_model
 
@@ -112,10 +117,10 @@ def merge_systems(base_system: str | Path, adapted_system: str | Path, component
     from ragadapt.system import RAGSystem
 
     base_system, adapted_system = Path(base_system), Path(adapted_system)
-    adapted_dir, _ = _component_dir(adapted_system, component)
+    adapted_dir, _ = component_dir(adapted_system, component)
     if adapted_dir is None:
         raise DataFormatError(f"{adapted_system} holds no stored {component} to merge", field="component")
-    base_dir, base_model = _component_dir(base_system, component)
+    base_dir, base_model = component_dir(base_system, component)
     if base_dir is None and base_model is None:
         raise DataFormatError(f"{base_system} has no {component}: nothing to merge towards", field="component")
     out = Path(out)

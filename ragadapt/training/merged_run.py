@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 UNMERGED = "unmerged-system"
 RECORD = "merge.json"
-# routines whose report is not a table of before/after stages re-report the merged system themselves:
-# method -> "module:function(cfg, merged_system, unmerged_system)"
-REPORTERS = {"generator-contextual": "ragadapt.training.contextual:report_merged"}
+# routines with work of their own on the merged system (a report that is not a table of before/after stages, an
+# abstention rule set on the merged weights): method -> "module:function(cfg, merged_system, unmerged_system)"
+AFTER_MERGE = {"generator-contextual": "ragadapt.training.contextual:after_merge"}
 
 
 def components(system_dir: Path) -> dict[str, str | None]:
@@ -111,10 +111,10 @@ def merge_run(cfg, before: Path, after: Path, method: str = "") -> Path:
     log.info("merge: %s at alpha %.2f -> %s (the run's own system: %s)", ", ".join(changed), alpha, target, after)
     _record(out, {"alpha": alpha, "components": changed, "added": added, "dev": cfg.merge_dev if scores else None,
                   "dev_scores": scores, "unmerged": str(after), "system": str(target)})
-    if method in REPORTERS and getattr(cfg, "evaluate", True) and (out / "report.json").is_file():
+    if method in AFTER_MERGE:
         import importlib
 
-        module, name = REPORTERS[method].split(":")
+        module, name = AFTER_MERGE[method].split(":")
         getattr(importlib.import_module(module), name)(cfg, target, after)
     _report(cfg, out, target, alpha, changed, scores)
     return target

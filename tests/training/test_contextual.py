@@ -1,6 +1,7 @@
 """The contextual-SFT routine end to end on the tiny model, and the faithfulness metrics by hand."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -316,3 +317,24 @@ def test_abstain_rate_calibrates_the_rule_on_dev_select_and_the_system_serves_it
     with pytest.raises(DataFormatError, match="abstain_rate"):
         routine("generator-contextual")(from_dict(ContextualConfig, {**fields, "system": None, "dev_select": None,
                                                                     "output_dir": str(tmp_path / "x")}))
+
+
+def test_with_merge_the_rule_is_calibrated_on_the_merged_generator(tmp_path, tiny_system):
+    """`merge:` with `abstain_rate`: the run's own generator gets no rule (its weights are not what is handed on);
+    the merged one gets a rule set on its own dev-select margins, and the system handed on serves it."""
+    from ragadapt.generation.abstain import Abstaining, rule_of
+    from ragadapt.system import RAGSystem
+    from ragadapt.training import routine
+    from ragadapt.training.config import ContextualConfig, from_dict
+    from ragadapt.training.merge import component_dir
+
+    fields = {"system": str(tiny_system), "output_dir": str(tmp_path / "ctx"), "recipe": "template",
+              "max_train": 12, "max_test": 2, "max_length": 256, "general_texts": 0, "dev_set": None,
+              "dev_select_max": 4, "sft": False, "dpo": True, "abstain_rate": 0.5, "evaluate": False, "merge": 0.5,
+              "dpo_trainer": {"max_steps": 2, "save_steps": 2, "learning_rate": 1e-4}}
+    result = routine("generator-contextual")(from_dict(ContextualConfig, fields))
+    assert rule_of(result.final_dir) is None and "abstention" not in result.stats
+    served = RAGSystem.load(result.system_dir)
+    assert Path(result.system_dir) == tmp_path / "ctx" / "system"  # the merged system is what is handed on
+    rule = rule_of(component_dir(Path(result.system_dir), "generator")[0])
+    assert rule is not None and isinstance(served.generator, Abstaining) and served.generator.rule == rule

@@ -47,6 +47,22 @@ def test_merge_interpolates_and_carries_the_rest(tmp_path, two_systems, alpha):
     assert RAGSystem.load(out, device="cpu").generator is not None  # verified against its manifest, loads
 
 
+@pytest.mark.parametrize("alpha", [0.5, 1.0])
+def test_an_abstention_rule_is_carried_only_to_the_same_weights(tmp_path, two_systems, alpha):
+    """A likelihood-ratio threshold belongs to the weights it was set on: alpha 1 keeps them (and the rule), any
+    other alpha makes new weights, which get no rule until one is calibrated for them."""
+    from ragadapt.generation.abstain import AbstentionRule, rule_of, store_rule
+    from ragadapt.system import RAGSystem
+    from ragadapt.training.merge import merge_systems
+
+    base, adapted = two_systems
+    rule = AbstentionRule("I don't know.", threshold=0.5)
+    store_rule(adapted / "generator", rule)
+    out = merge_systems(base, adapted, "generator", alpha, tmp_path / "merged")
+    assert rule_of(out / "generator") == (rule if alpha == 1.0 else None)
+    RAGSystem.load(out, device="cpu")  # its files still match its manifests
+
+
 def test_auto_alpha_picks_the_best_dev_select_score_and_ties_go_to_the_base():
     from ragadapt.training.merge import choose_alpha
 
