@@ -371,6 +371,9 @@ def describe(directory: str | Path) -> str:
         origin = ", ".join(f"{k} {v}" for k, v in prov.items() if k in ("method", "run", "config_file", "base"))
         lines.append(f"  {name:<9} {part['dir']}/ kind {part.get('kind')} sha256 {str(part.get('checksum'))[:16]}"
                      + (f"  from {origin}" if origin else "  (as built)"))
+        if isinstance(prov.get("merge"), dict):
+            lines.append(f"            merged back at alpha {prov['merge'].get('alpha')} towards "
+                         f"{prov['merge'].get('base_system')}'s (training.merge)")
         if name == "generator":
             from ragadapt.generation.abstain import rule_of
 

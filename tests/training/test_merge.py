@@ -44,6 +44,9 @@ def test_merge_interpolates_and_carries_the_rest(tmp_path, two_systems, alpha):
     assert parts["retriever"]["checksum"] == json.loads((adapted / "manifest.json").read_text())["components"][
         "retriever"]["checksum"]
     assert parts["generator"]["provenance"]["merge"]["alpha"] == alpha
+    from ragadapt.system import describe
+
+    assert f"merged back at alpha {alpha} towards {base}'s" in describe(out)  # `ragadapt system show` says so
     assert RAGSystem.load(out, device="cpu").generator is not None  # verified against its manifest, loads
 
 
