@@ -138,7 +138,8 @@ class TrainConfig(MergeSelection, RunConfig):
     dev_select_tolerance: float | None = _help("dev_select rule. null: the best step. A number (0.01 = 1 point): the "
                                                "dev questions guard instead of choose, final/ keeps the last step "
                                                "answering at most that much below step 0 (as much training as they "
-                                               "allow, for a skill they do not measure, e.g. abstaining)", None)
+                                               "allow, for a skill they do not measure, e.g. abstaining); 1 or more keeps the "
+                                               "last step, so nothing is scored", None)
 
     def __post_init__(self):
         from ragadapt.training.compose import model_or_system_generator

@@ -348,8 +348,9 @@ def faithfulness_table(cfg: ContextualConfig, test_path: Path, models: dict[str,
 
 def after_merge(cfg: ContextualConfig, merged_system: Path, unmerged_system: Path) -> None:
     """After `merge:`: the merged generator gets its own abstention rule (`abstain_rate`; merging drops the
-    run's, set on other weights), then the report is made again with it as "after" (what the gates judge) and
-    the run's own generator as "unmerged"; the rows already measured are reused."""
+    run's, set on other weights), then the report gets it as "after" (what the gates judge), next to the "before"
+    rows the run measured. The run's own generator (OUTPUT_DIR/unmerged-system) is not reported: its rows cost
+    a quarter of the run, and the merge's dev-select scores at alpha 1 already say how it answers."""
     import json
 
     from ragadapt.training.merge import component_dir
@@ -361,27 +362,10 @@ def after_merge(cfg: ContextualConfig, merged_system: Path, unmerged_system: Pat
     if not (cfg.evaluate and (out / "report.json").is_file()):
         return
     earlier = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    names = {k for k in earlier if isinstance(earlier.get(k), dict) and "abstention" in earlier[k]}
-    known = {"summaries": {n: earlier[n] for n in names}, "served": earlier.get("served", {})}
-    renamed = "unmerged" not in known["summaries"]  # (a report merged before has it: "after" is measured again)
-    for part in ("summaries", "served"):  # the run's own "after" is now called "unmerged"
-        if "after" in known[part]:
-            after = known[part].pop("after")
-            known[part].setdefault("unmerged", after)
-    if renamed:  # its prediction files too, or the merged generator's would overwrite them (and the paired counts)
-        import os
-
-        for old, new in ((out / "served" / "after", out / "served" / "unmerged"),
-                         (out / "predictions_after.jsonl", out / "predictions_unmerged.jsonl")):
-            if old.exists() and not new.exists():
-                os.replace(old, new)
-        for summary in known["served"].get("unmerged", {}).values():
-            if isinstance(summary, dict) and "predictions" in summary:
-                summary["predictions"] = str(summary["predictions"]).replace(
-                    str(Path("served") / "after"), str(Path("served") / "unmerged"))
-    report = faithfulness_table(cfg, out / "data" / "test.jsonl", {
-        "before": cfg.model, "unmerged": str(unmerged_system / "generator"),
-        "after": str(merged_system / "generator")}, known=known)
+    known = {"summaries": {"before": earlier["before"]} if "before" in earlier else {},
+             "served": {k: v for k, v in earlier.get("served", {}).items() if k == "before"}}
+    after = str(merged_generator) if merged_generator is not None else cfg.model
+    report = faithfulness_table(cfg, out / "data" / "test.jsonl", {"before": cfg.model, "after": after}, known=known)
     print(report["table"])
 
 
@@ -513,10 +497,12 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
         dpo_result = train_dpo(dpo_cfg)
         final, result = dpo_result.final_dir, result or dpo_result
     result.final_dir = final
-    if cfg.abstain_rate is not None and getattr(cfg, "merge", None) is None:  # with `merge:`, after_merge sets it
+    merging = getattr(cfg, "merge", None) is not None
+    if cfg.abstain_rate is not None and not merging:  # with `merge:`, after_merge sets it
         result.stats["abstention"] = asdict(calibrate_abstention(cfg, Path(final)))
-    if cfg.evaluate:
-        report = faithfulness_table(cfg, test_path, {"before": cfg.model, "after": str(final)})
+    if cfg.evaluate:  # with `merge:` the merged generator is the "after" (after_merge), measured once merged
+        models = {"before": cfg.model} if merging else {"before": cfg.model, "after": str(final)}
+        report = faithfulness_table(cfg, test_path, models)
         print(report["table"])
         result.stats["faithfulness"] = report["summaries"]
     return result

@@ -171,6 +171,10 @@ def keep_best(cfg: TrainConfig, output_dir: Path):
     """The early-stopping callback when `dev_select` is set: dev questions answered end to end through `system`."""
     if not cfg.dev_select:
         return None
+    if cfg.dev_select_tolerance is not None and cfg.dev_select_tolerance >= 1.0:  # no score can choose another step
+        log.info("dev_select_tolerance %s keeps the last step whatever dev-select scores: it is not scored during "
+                 "training", cfg.dev_select_tolerance)
+        return None
     from ragadapt.training.best import SCORES, BestCheckpoint, answer_scorer
     from ragadapt.training.retrieval.evaluation import dev_examples
 

@@ -152,3 +152,15 @@ def test_a_tolerance_makes_dev_select_a_guard(tmp_path, tiny_generator_dir, chat
     expected = params(tiny_generator_dir if best == 0 else result.output_dir / f"checkpoint-{best}")
     final = params(result.final_dir)
     assert all(torch.equal(expected[k], final[k]) for k in expected)
+
+
+def test_a_tolerance_of_one_scores_nothing_and_keeps_the_last_step(tmp_path, tiny_generator_dir, chat_data,
+                                                                    monkeypatch):
+    calls = scripted(monkeypatch, [0.6, 0.5, 0.4])  # any score would be a wasted dev pass: no step can be chosen
+    cfg = build(config(tmp_path, tiny_generator_dir, chat_data, system=str(tmp_path / "unused-system"),
+                       dev_select="dev-select", dev_select_tolerance=1.0, trainer={"max_steps": 4, "save_steps": 2}))
+    result = train_lm(cfg, "sft")
+    assert calls == []
+    assert "dev_select" not in json.loads((result.final_dir / "manifest.json").read_text())
+    last, final = params(result.output_dir / "checkpoint-4"), params(result.final_dir)
+    assert all(torch.equal(last[k], final[k]) for k in last)

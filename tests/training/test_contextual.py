@@ -149,12 +149,21 @@ def test_contextual_on_a_system_reports_it_as_served(tmp_path, tiny_system):
     assert json.loads((result.system_dir / "manifest.json").read_text())["components"]["generator"]
 
 
-def test_contextual_merge_reports_the_merged_generator(tmp_path, tiny_system):
-    """merge: the gates judge the merged generator ("after"); the run's own is reported as "unmerged", and the
-    rows measured before the merge are reused, not answered again."""
+def test_contextual_merge_reports_the_merged_generator(tmp_path, tiny_system, monkeypatch):
+    """merge: the gates judge the merged generator ("after"); the run's own (unmerged) generator is not answered
+    at all, and the "before" rows measured before the merge are reused, not answered again."""
+    from ragadapt.eval import faithfulness
     from ragadapt.training import routine
     from ragadapt.training.config import from_dict, ContextualConfig
 
+    judged = []
+    real = faithfulness.evaluate_faithfulness
+
+    def counted(generator, examples, **kw):
+        judged.append(generator)
+        return real(generator, examples, **kw)
+
+    monkeypatch.setattr(faithfulness, "evaluate_faithfulness", counted)
     cfg = from_dict(ContextualConfig, {
         "system": str(tiny_system), "output_dir": str(tmp_path / "ctx"), "recipe": "template", "max_train": 16,
         "max_test": 2, "max_length": 256, "general_texts": 2, "dev_set": "dev-test", "max_answer_eval": 2,
@@ -163,11 +172,10 @@ def test_contextual_merge_reports_the_merged_generator(tmp_path, tiny_system):
     out = tmp_path / "ctx"
     assert result.system_dir == out / "system" and json.loads((out / "merge.json").read_text())["alpha"] == 0.5
     report = json.loads((out / "report.json").read_text())
-    assert list(report["served"]) == ["before", "unmerged", "after"]
-    assert {"before", "unmerged", "after"} <= set(report) and "after" in report["gates"]["answers"]
-    # reused from the run's own report, its predictions moved aside so the paired counts stay its own
-    assert (out / "served" / "unmerged" / "dev-test" / "predictions.jsonl").is_file()
-    assert "served/unmerged" in report["served"]["unmerged"]["dev-test"]["predictions"]
+    assert list(report["served"]) == ["before", "after"] and "unmerged" not in report
+    assert "after" in report["gates"]["answers"] and "false_abstention" in report["gates"]
+    assert len(judged) == 2  # before once, the merged generator once
+    assert (out / "served" / "after" / "dev-test" / "predictions.jsonl").is_file()
     text = (out / "report.md").read_text()
     assert "## Merge (WiSE-FT)" in text and "Gates:" in text
 
