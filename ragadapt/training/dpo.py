@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,19 +39,6 @@ def reference_model(cfg: DPOTrainConfig, path: str):
     return ref
 
 
-def reference_precision(args):
-    """The precision `precompute_ref_log_probs` computes in. TRL computes them while the trainer is built, before
-    accelerate wraps the forward in autocast, so under mixed precision they would come in fp32: twice the time
-    of a bf16 pass on this CPU, and not the precision the policy's log-probs are computed in (step 0 would not
-    start at the reference). Built under the same autocast, both match."""
-    import torch
-
-    if not (getattr(args, "precompute_ref_log_probs", False) and getattr(args, "bf16", False)):
-        return nullcontext()
-    device = "cuda" if torch.cuda.is_available() and not args.use_cpu else "cpu"
-    return torch.autocast(device_type=device, dtype=torch.bfloat16)
-
-
 def prepare_pairs(ds, source):
     """One source's preference pairs, checked row by row (ragadapt.training.data.check_pairs)."""
     require_columns(ds.column_names, ["prompt", "chosen", "rejected"], source.path)
@@ -69,10 +55,9 @@ def train_dpo(cfg: DPOTrainConfig, method: str = "dpo"):
     evals = mixture(cfg.eval_data, seed=cfg.seed, prepare=prepare_pairs) if cfg.eval_data else None
     model, tokenizer, path = load_model(cfg.model, cfg.trust_remote_code)
     freeze_parameters(model, cfg.freeze)
-    args = trl_args(DPOConfig, cfg, out, dpo_defaults(cfg))
-    with reference_precision(args):
-        trainer = DPOTrainer(model=model, ref_model=reference_model(cfg, path), args=args, train_dataset=train,
-                             eval_dataset=evals, processing_class=tokenizer, peft_config=peft_config(cfg.lora))
+    trainer = DPOTrainer(model=model, ref_model=reference_model(cfg, path),
+                         args=trl_args(DPOConfig, cfg, out, dpo_defaults(cfg)), train_dataset=train,
+                         eval_dataset=evals, processing_class=tokenizer, peft_config=peft_config(cfg.lora))
     log.info("dpo: %s; %d pairs", trainable_summary(trainer.model), len(train))
     step, chosen = run(trainer, cfg, out, out / METRICS)
     final = save_final(trainer.model, tokenizer, out, cfg, method, chosen)

@@ -41,6 +41,26 @@ def test_dpo_prefers_chosen_and_uses_a_local_reference(tmp_path, tiny_generator_
     assert any(not torch.equal(before[k], after[k]) for k in before if "layers" in k)
 
 
+def test_precomputed_reference_log_probs_start_at_the_policy(tmp_path, tiny_generator_dir):
+    """`trainer: {precompute_ref_log_probs: true}` (TRL's: one reference pass before training instead of one per
+    step; LoRA: the reference is the model with its adapters off) in the precision training runs in, so the
+    first step's policy and reference agree: loss log 2, margin 0."""
+    from ragadapt.training.dpo import train_dpo
+
+    rows = [{"prompt": [{"role": "user", "content": f"What color is the {k}?"}],
+             "chosen": [{"role": "assistant", "content": v}],
+             "rejected": [{"role": "assistant", "content": "purple"}]} for k, v in COLORS.items()] * 2
+    cfg = from_dict(DPOTrainConfig, {"model": str(tiny_generator_dir), "output_dir": str(tmp_path / "dpo"),
+                                     "data": [{"path": write_jsonl(tmp_path / "pairs.jsonl", rows)}],
+                                     "max_length": 64, "freeze": [], "lora": {"r": 4, "alpha": 8},
+                                     "trainer": {"max_steps": 4, "learning_rate": 5e-3, "logging_steps": 1,
+                                                 "precompute_ref_log_probs": True}})
+    result = train_dpo(cfg)
+    first = json.loads((result.output_dir / "metrics.jsonl").read_text().splitlines()[0])
+    assert result.losses[0] == pytest.approx(0.6931, abs=1e-3) and abs(first["rewards/margins"]) < 1e-3
+    assert result.losses[-1] < result.losses[0]
+
+
 def test_dpo_reference_that_cannot_be_found_offline(tmp_path, tiny_generator_dir):
     from ragadapt.errors import UnknownModelError
     from ragadapt.training.dpo import reference_model
