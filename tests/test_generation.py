@@ -40,6 +40,19 @@ def test_loglikelihood_batched_equals_single(tiny_generator):
         tiny_generator.loglikelihood(["a", "b"], ["c"])
 
 
+def test_targets_sharing_a_prompt_score_as_if_alone(tiny_generator):
+    """A prompt given with several targets runs once (its cache copied per target): the same log-likelihoods as
+    scoring each pair on its own, one-token and longer targets, prompts of different lengths in one batch."""
+    prompts = ["a", MSG, "while True:", MSG, "a", "a", "import os and then some more words"]
+    targets = [" b", "a sequence of things", " pass", "x", " c d e", " b", " sys"]
+    together = tiny_generator.loglikelihood(prompts, targets, batch_size=2)
+    alone = torch.cat([tiny_generator.loglikelihood([p], [t]) for p, t in zip(prompts, targets)])
+    torch.testing.assert_close(together, alone, rtol=1e-4, atol=1e-4)
+    mean = tiny_generator.loglikelihood(prompts, targets, reduction="mean")
+    alone = torch.cat([tiny_generator.loglikelihood([p], [t], reduction="mean") for p, t in zip(prompts, targets)])
+    torch.testing.assert_close(mean, alone, rtol=1e-4, atol=1e-4)
+
+
 def test_overlong_prompts_do_not_crash(tiny_generator):
     huge = "word " * 2000  # the tiny model's context is 512 tokens
     assert isinstance(tiny_generator.generate([huge], max_new_tokens=3)[0], str)

@@ -34,10 +34,10 @@ def margins(generator, prompts: Sequence[Prompt], answers: Sequence[str], reply:
         raise ValueError(f"{len(prompts)} prompts but {len(answers)} answers")
     if not prompts:
         return []
-    to_reply = generator.loglikelihood(prompts, [reply] * len(prompts), reduction="mean", batch_size=batch_size)
-    to_answer = generator.loglikelihood(prompts, [a or "." for a in answers], reduction="mean",
-                                        batch_size=batch_size)
-    return [float(r - a) for r, a in zip(to_reply, to_answer)]
+    n = len(prompts)  # one call with both replies per prompt: a generator that shares prompts runs each once
+    scored = generator.loglikelihood(list(prompts) * 2, [reply] * n + [a or "." for a in answers], reduction="mean",
+                                     batch_size=batch_size)
+    return [float(r - a) for r, a in zip(scored[:n], scored[n:])]
 
 
 def calibrate(dev_margins: Sequence[float], rate: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,7 +150,8 @@ class TransformersGenerator:
 
     def loglikelihood(self, prompts: Sequence[Prompt], targets: Sequence[str], reduction: str = "sum",
                       batch_size: int = 8):
-        """log P(target | prompt) per pair. Prompts are cut from the left when the pair exceeds the context."""
+        """log P(target | prompt) per pair. Prompts are cut from the left when the pair exceeds the context. A
+        prompt given with several targets (the abstention rule scores its reply and the answer) runs once."""
         import torch
 
         if len(prompts) != len(targets):
@@ -162,29 +164,85 @@ class TransformersGenerator:
             tgt = self.tokenizer(t, add_special_tokens=False)["input_ids"] or [self.tokenizer.eos_token_id]
             ctx = ctx[-(self.context_length - len(tgt)):] if len(ctx) + len(tgt) > self.context_length else ctx
             pairs.append((ctx, tgt))
-        result = torch.zeros(len(pairs), dtype=torch.float32)
-        pad = self.tokenizer.pad_token_id
-        for batch in self._batches([len(c) + len(t) for c, t in pairs], batch_size):
+        token_lps: list = [None] * len(pairs)
+        by_context: dict[tuple, list[int]] = {}
+        for i, (ctx, _) in enumerate(pairs):
+            by_context.setdefault(tuple(ctx), []).append(i)
+        shared = [group for group in by_context.values() if len(group) > 1]
+        alone = [group[0] for group in by_context.values() if len(group) == 1]
+        self._score_whole(pairs, alone, token_lps, batch_size)
+        self._score_shared(pairs, shared, token_lps, batch_size)
+        return torch.stack([lp.sum() if reduction == "sum" else lp.mean() for lp in token_lps]).float()
+
+    def _padded(self, rows: Sequence[list[int]], left: bool):
+        """(ids, mask) of token rows padded to one width, on the left (every row ends at the last column) or right."""
+        import torch
+
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, seq in enumerate(rows):
+            span = slice(width - len(seq), width) if left else slice(0, len(seq))
+            ids[row, span] = torch.tensor(seq, dtype=torch.long)
+            mask[row, span] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    def _score_whole(self, pairs, indices: Sequence[int], out: list, batch_size: int) -> None:
+        """Each pair's target token log-probs from one pass over prompt + target."""
+        import torch
+
+        for batch in self._batches([len(pairs[i][0]) + len(pairs[i][1]) for i in indices], batch_size):
+            batch = [indices[b] for b in batch]
             # Left padding puts every target at the end of its row, so the LM head and the softmax run on
             # the last `keep` positions only (the full-vocabulary softmax over the prompt is most of the cost).
-            width = max(len(pairs[i][0]) + len(pairs[i][1]) for i in batch)
+            ids, mask = self._padded([pairs[i][0] + pairs[i][1] for i in batch], left=True)
             keep = max(len(pairs[i][1]) for i in batch) + 1
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, i in enumerate(batch):
-                seq = pairs[i][0] + pairs[i][1]
-                ids[row, width - len(seq):] = torch.tensor(seq)
-                mask[row, width - len(seq):] = 1
             positions = (mask.cumsum(-1) - 1).clamp(min=0)  # positions restart at each row's first real token
             with torch.no_grad():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                    position_ids=positions.to(self.device), logits_to_keep=keep).logits
+                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                    logits_to_keep=keep).logits
             logprobs = torch.log_softmax(logits.float(), dim=-1)  # [B, keep, V]; row j predicts token width-keep+j+1
             for row, i in enumerate(batch):
                 tgt = torch.tensor(pairs[i][1], device=logprobs.device)
-                token_lp = logprobs[row, keep - 1 - len(tgt):keep - 1].gather(-1, tgt[:, None])[:, 0]
-                result[i] = token_lp.sum() if reduction == "sum" else token_lp.mean()
-        return result
+                out[i] = logprobs[row, keep - 1 - len(tgt):keep - 1].gather(-1, tgt[:, None])[:, 0]
+
+    def _score_shared(self, pairs, groups: Sequence[list[int]], out: list, batch_size: int) -> None:
+        """Targets that share a prompt: the prompt runs once with its key/value cache, which is then copied to one
+        row per target for a pass over the targets alone. Written by hand: transformers scores one sequence per
+        row, and its prefix caching lives in generate."""
+        import torch
+
+        for batch in self._batches([len(pairs[g[0]][0]) for g in groups], batch_size):
+            batch = [groups[b] for b in batch]
+            ids, mask = self._padded([pairs[g[0]][0] for g in batch], left=True)
+            with torch.no_grad():
+                prompt = self.model(input_ids=ids, attention_mask=mask,
+                                    position_ids=(mask.cumsum(-1) - 1).clamp(min=0), use_cache=True,
+                                    logits_to_keep=1)
+            first = torch.log_softmax(prompt.logits[:, -1].float(), dim=-1)  # predicts each target's first token
+            rows = [(row, i) for row, group in enumerate(batch) for i in group]
+            for row, i in rows:
+                out[i] = first[row, pairs[i][1][:1]]
+            rest = [pairs[i][1][:-1] for _, i in rows]  # each target but its last token, to predict the next ones
+            if max(len(r) for r in rest) == 0:
+                continue
+            owner = torch.tensor([row for row, _ in rows], device=ids.device)
+            # transformers renamed past_key_values -> cache (5.25); 5.17 has only the old name
+            cache_name = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+            cache = getattr(prompt, cache_name)
+            cache.reorder_cache(owner)  # one copy of its prompt's keys and values per target
+            cont, cont_mask = self._padded([r or [self.tokenizer.pad_token_id] for r in rest], left=False)
+            cont_mask[[n for n, r in enumerate(rest) if not r]] = 0
+            start = mask.sum(-1)[owner][:, None]
+            with torch.no_grad():
+                logits = self.model(input_ids=cont, attention_mask=torch.cat([mask[owner], cont_mask], dim=-1),
+                                    position_ids=start + torch.arange(cont.shape[1], device=ids.device)[None],
+                                    use_cache=True, **{cache_name: cache}).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            for n, (_, i) in enumerate(rows):
+                tgt = torch.tensor(pairs[i][1][1:], device=logprobs.device)
+                if len(tgt):
+                    out[i] = torch.cat([out[i], logprobs[n, :len(tgt)].gather(-1, tgt[:, None])[:, 0]])
 
     def save(self, directory: str | Path) -> Path:
         return save_model_dir(self.model, self.tokenizer, directory, self.kind, name=self.name)
