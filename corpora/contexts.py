@@ -166,7 +166,7 @@ class ContextBuilder:
             rng = self._rng(triple)
             if len(neg) < self.k:
                 self.stats.short_of_negatives += 1
-            wanted = KINDS if all_kinds else [rng.choices(kinds, weights)[0]]
+            wanted = self.judged_kinds() if all_kinds else [rng.choices(kinds, weights)[0]]
             if not all_kinds and wanted[0] in self.paired:
                 wanted = ["clean", wanted[0]]
             for kind in wanted:
@@ -175,6 +175,12 @@ class ContextBuilder:
                     self.stats.built[kind] += 1
                     out.append(example)
         return out
+
+    def judged_kinds(self) -> tuple[str, ...]:
+        """The kinds a held-out set has at this k: a conflicting pair is two passages, which a system serving one
+        passage never shows, so at k=1 it is not judged (it would cost a fifth of the report and measure nothing
+        the system does)."""
+        return tuple(kind for kind in KINDS if kind != "conflicting" or self.k >= 2)
 
     def _one(self, kind: str, t: QATriple, neg: list[Passage], pool, rng) -> ContextExample | None:
         gold = window_around(t.passage, t.answer, self.max_chars)

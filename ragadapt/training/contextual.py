@@ -72,7 +72,8 @@ DATA_FIELDS = ("model", "system", "corpus", "recipe", "max_documents", "max_trai
                "max_passage_chars", "ratios", "paired", "seed", "targets", "max_length", "abstain_reply")
 # the shape of data/train.jsonl rows: 2 added each context's question and edit (DPO pairs a context with its twin),
 # 3 the starting model's own answer (DPO rejects what the model says, not a span it never writes)
-DATA_FORMAT = 3
+# 4 no conflicting held-out pairs at k=1 (ContextBuilder.judged_kinds)
+DATA_FORMAT = 4
 
 
 def served_config(cfg: ContextualConfig):

@@ -99,6 +99,15 @@ def test_each_perturbation_exact():
     assert builder.stats.built == {k: 2 for k in builder.stats.built}
 
 
+def test_a_one_passage_system_is_not_judged_on_conflicting_pairs():
+    """Held-out kinds follow k: a conflicting pair (two passages) is never shown by a k=1 system."""
+    one = ContextBuilder(fixed_negatives, k=1, seed=0).build(TRIPLES, all_kinds=True)
+    assert {e.kind for e in one} == {"clean", "noisy", "counterfactual", "unanswerable"}
+    assert all(len(e.passages) == 1 for e in one if e.kind != "noisy")
+    two = ContextBuilder(fixed_negatives, k=2, seed=0).build(TRIPLES, all_kinds=True)
+    assert "conflicting" in {e.kind for e in two}
+
+
 def test_deterministic_and_ratios():
     many = [QATriple(f"Q{i}?", t.answer, t.passage, t.kind) for i in range(40) for t in TRIPLES]
     a = [e.to_dict() for e in ContextBuilder(fixed_negatives, seed=3).build(many)]
