@@ -87,3 +87,19 @@ def test_a_saved_rule_travels_with_the_generator_and_its_system(tmp_path, tiny_g
     assert 'abstains ("I don\'t know.")' in describe(tmp_path / "sys")
     assert rule_of(tmp_path / "missing") is None  # and a directory without a rule loads as itself:
     assert not isinstance(load_generator(str(tiny_generator_dir)), Abstaining)
+
+
+def test_the_vllm_backend_serves_a_saved_rule_too(tmp_path, tiny_generator, monkeypatch):
+    """The rule belongs to the weights, not to a backend: a directory loaded through vLLM answers under it."""
+    from ragadapt.generation import load_generator, vllm_backend
+
+    class FakeVLLM(Scripted):
+        def __init__(self, name, **kwargs):
+            self.name = name
+
+    monkeypatch.setattr(vllm_backend, "VLLMGenerator", FakeVLLM)
+    rule = AbstentionRule(REPLY, threshold=-1e9)
+    Abstaining(tiny_generator, rule).save(tmp_path / "gen")
+    served = load_generator(str(tmp_path / "gen"), backend="vllm")
+    assert isinstance(served, Abstaining) and served.rule == rule and isinstance(served.generator, FakeVLLM)
+    assert served.generate(["Where is the Louvre?"]) == [REPLY]

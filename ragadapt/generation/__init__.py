@@ -5,16 +5,17 @@ from ragadapt.generation.hf import TransformersGenerator
 
 
 def load_generator(name: str = "smollm2-135m-instruct", backend: str = "transformers", **kwargs) -> Generator:
-    """Load a generator by name with the chosen backend ("transformers" or "vllm")."""
+    """Load a generator by name with the chosen backend ("transformers" or "vllm"), under the abstention rule
+    stored with a saved directory (ragadapt.generation.abstain), whichever backend serves it."""
+    from ragadapt.generation.abstain import with_rule
+
     if backend == "vllm":
         from ragadapt.generation.vllm_backend import VLLMGenerator
 
-        return VLLMGenerator(name, **kwargs)
+        return with_rule(VLLMGenerator(name, **kwargs), name)
     if backend != "transformers":
         raise ValueError(f"unknown generation backend {backend!r}; choose 'transformers' or 'vllm'")
-    from ragadapt.generation.abstain import with_rule
-
-    return with_rule(TransformersGenerator.from_pretrained(name, **kwargs), name)  # a saved directory's own rule
+    return with_rule(TransformersGenerator.from_pretrained(name, **kwargs), name)
 
 
 __all__ = ["Generator", "Messages", "Prompt", "TransformersGenerator", "load_generator"]

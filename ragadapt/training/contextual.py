@@ -506,4 +506,5 @@ def train_contextual(cfg: ContextualConfig, method: str = "generator-contextual"
         report = faithfulness_table(cfg, test_path, models)
         print(report["table"])
         result.stats["faithfulness"] = report["summaries"]
+        result.stats["input_answers"] = report["served"].get("before", {})  # a merge's alpha 0, answered already
     return result

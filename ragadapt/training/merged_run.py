@@ -68,7 +68,8 @@ def merging(train, adapts: str, method: str = ""):
         result = train(cfg)
         if getattr(cfg, "merge", None) is None or result.system_dir is None:
             return result
-        result.system_dir = merge_run(cfg, Path(cfg.system), Path(result.system_dir), method)
+        result.system_dir = merge_run(cfg, Path(cfg.system), Path(result.system_dir), method,
+                                      input_answers=(result.stats or {}).get("input_answers"))
         return result
 
     run.__name__ = getattr(train, "__name__", "run")
@@ -76,8 +77,10 @@ def merging(train, adapts: str, method: str = ""):
     return run
 
 
-def merge_run(cfg, before: Path, after: Path, method: str = "") -> Path:
-    """Merge `after` (the run's OUTPUT_DIR/system) towards `before`; returns the system the run hands on."""
+def merge_run(cfg, before: Path, after: Path, method: str = "", input_answers: dict | None = None) -> Path:
+    """Merge `after` (the run's OUTPUT_DIR/system) towards `before`; returns the system the run hands on.
+    `input_answers`: {split: summary} of the input system answering dev splits as served, measured by the
+    routine already (alpha 0 is that system: see known_scores)."""
     from ragadapt.training.merge import answer_score, choose_alpha
     from ragadapt.training.retrieval.evaluation import dev_examples
 
@@ -102,8 +105,10 @@ def merge_run(cfg, before: Path, after: Path, method: str = "") -> Path:
         work = out / ".merge-candidates"
         shutil.rmtree(work, ignore_errors=True)
 
+        known = known_scores(cfg, input_answers, len(examples))
+
         def candidate(a: float) -> float:
-            return score(_merged(before, after, changed, a, work / f"alpha-{a}"))
+            return known[a] if a in known else score(_merged(before, after, changed, a, work / f"alpha-{a}"))
 
         alpha, scores = choose_alpha(candidate, cfg.merge_grid, getattr(cfg, "merge_tolerance", None))
         shutil.rmtree(work, ignore_errors=True)
@@ -118,6 +123,17 @@ def merge_run(cfg, before: Path, after: Path, method: str = "") -> Path:
         getattr(importlib.import_module(module), name)(cfg, target, after)
     _report(cfg, out, target, alpha, changed, scores)
     return target
+
+
+def known_scores(cfg, input_answers: dict | None, n_questions: int) -> dict[float, float]:
+    """{0.0: score} when the routine answered the same `merge_dev` questions with its input system as served
+    (alpha 0 hands that system on): a pass over merge_dev saved, the same number. Else {}."""
+    row = (input_answers or {}).get(cfg.merge_dev) or {}
+    if row.get("answered") == n_questions and isinstance(row.get("contains"), float):
+        log.info("merge: alpha 0 is the input system; its %s answers (%d) are the routine's own", cfg.merge_dev,
+                 n_questions)
+        return {0.0: row["contains"]}
+    return {}
 
 
 def _merged(before: Path, after: Path, changed: list[str], alpha: float, out: Path) -> Path:

@@ -180,6 +180,35 @@ def test_contextual_merge_reports_the_merged_generator(tmp_path, tiny_system, mo
     assert "## Merge (WiSE-FT)" in text and "Gates:" in text
 
 
+def test_merge_auto_takes_alpha_0_from_the_runs_own_before_answers(tmp_path, tiny_system, monkeypatch):
+    """Alpha 0 is the input system, which the report answered dev-select with already: the merge scores only the
+    other alphas, and records the report's number for alpha 0."""
+    from ragadapt.training import merge, routine
+    from ragadapt.training.config import from_dict, ContextualConfig
+
+    scored = []
+    real = merge.answer_score
+
+    def counted(examples, metric="contains"):
+        score = real(examples, metric)
+
+        def spy(system_dir):
+            scored.append(system_dir.name)
+            return score(system_dir)
+        return spy
+
+    monkeypatch.setattr(merge, "answer_score", counted)
+    cfg = from_dict(ContextualConfig, {
+        "system": str(tiny_system), "output_dir": str(tmp_path / "ctx"), "recipe": "template", "max_train": 16,
+        "max_test": 2, "max_length": 256, "general_texts": 2, "dev_set": "dev-select", "max_answer_eval": 2,
+        "dev_select": None, "merge": "auto", "merge_dev": "dev-select", "merge_max": 2, "merge_grid": [0.0, 1.0],
+        "trainer": {"max_steps": 2, "learning_rate": 3e-3}})
+    routine("generator-contextual")(cfg)
+    record = json.loads((tmp_path / "ctx" / "merge.json").read_text())
+    before = json.loads((tmp_path / "ctx" / "report.json").read_text())["served"]["before"]["dev-select"]
+    assert scored == ["alpha-1.0"] and record["dev_scores"]["0.0"] == before["contains"]
+
+
 def test_eval_faithfulness_cli(tmp_path, tiny_generator_dir, capsys):
     from ragadapt.cli.main import main
     from ragadapt.corpora.contexts import ContextBuilder

@@ -84,7 +84,8 @@ def _small_config(path: Path, root: Path, tiny_embedder_dir, tiny_generator_dir)
     from ragadapt.training import METHODS
 
     shipped = yaml.safe_load(path.read_text(encoding="utf-8"))
-    small = shrink(shipped, root / path.stem, models, _param_names(tiny_generator_dir))
+    names_of_params = _param_names(tiny_generator_dir)
+    small = shrink(shipped, root / path.stem, models, names_of_params)
     names = {f.name for f in fields(METHODS[path.stem.split("_")[0]][0])}
     if "model" in names and not small.get("model") and not small.get("system"):  # the default model: the bundled one
         small["model"] = str(tiny_generator_dir)
@@ -92,6 +93,10 @@ def _small_config(path: Path, root: Path, tiny_embedder_dir, tiny_generator_dir)
         if f.name not in small and f.default is not MISSING and f.default in models:
             small[f.name] = models[f.default]
     for stage in small.get("stages") or []:  # the pipeline's stages and a staged CPT
+        if stage.get("config"):  # a stage's config file is a shipped config too: shrunk alike, its fields over it
+            inlined = shrink(yaml.safe_load((ROOT / stage.pop("config")).read_text(encoding="utf-8")),
+                             root / path.stem, models, names_of_params)
+            stage["fields"] = {**inlined, **stage.get("fields", {})}
         for field, value in SMALL.items():
             if field in stage.get("fields", {}):
                 stage["fields"][field] = min(stage["fields"][field], value)
